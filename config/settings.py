@@ -1,0 +1,180 @@
+"""Settings, read once from the environment (12-factor); `.env` is read when present."""
+
+from pathlib import Path
+
+import environ
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "encrypted_model_fields",
+    "kaspi_sync",
+    "seller",
+    "messaging",
+    "sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Kaspi tokens are encrypted at rest with this Fernet key.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY:
+    if not DEBUG:
+        raise environ.ImproperlyConfigured(
+            "Set FIELD_ENCRYPTION_KEY (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
+        )
+    FIELD_ENCRYPTION_KEY = "7YlYcVnZ5rq3tXGjtH2cW5dF8s2m1dQZQb6k3V0bO0s="  # dev only
+
+# --- Redis and Celery -------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a lost worker's task runs again only via visibility timeout
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
+# With the Redis broker an unacknowledged task runs again after this: longer than any task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_DEFAULT_QUEUE = "pipeline"
+CELERY_TASK_QUEUES = [Queue("sync"), Queue("pipeline"), Queue("llm"), Queue("send")]
+CELERY_TASK_ROUTES = {
+    "kaspi_sync.*": {"queue": "sync"},
+    "seller.check_eligibility": {"queue": "pipeline"},
+    "seller.enqueue_due_messages": {"queue": "pipeline"},
+    "seller.generate_message": {"queue": "llm"},
+    "messaging.send_whatsapp": {"queue": "send"},
+    "messaging.*": {"queue": "pipeline"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks from these events
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TIMEZONE = "UTC"
+
+# --- Kaspi ------------------------------------------------------------------
+KASPI_API_URL = env("KASPI_API_URL", default="https://kaspi.kz/shop/api/v2")
+KASPI_CONNECT_TIMEOUT = env.float("KASPI_CONNECT_TIMEOUT", default=10.0)
+KASPI_READ_TIMEOUT = env.float("KASPI_READ_TIMEOUT", default=60.0)
+KASPI_SYNC_DAYS = env.int("KASPI_SYNC_DAYS", default=14)
+
+# --- WAHA -------------------------------------------------------------------
+WAHA_URL = env("WAHA_URL", default="http://127.0.0.1:3000")
+WAHA_API_KEY = env("WAHA_API_KEY", default="")
+WAHA_SESSION = env("WAHA_SESSION", default="default")
+WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
+WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
+WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
+
+# --- OpenAI -----------------------------------------------------------------
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default=None)
+OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
+OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=8.0)
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+
+# --- Seller policy defaults (per shop overrides live in the database) -------
+SELLER_MAX_MESSAGES = env.int("SELLER_MAX_MESSAGES", default=3)
+SELLER_CAP_WINDOW_DAYS = env.int("SELLER_CAP_WINDOW_DAYS", default=30)
+SELLER_MAX_DAILY_MESSAGES = env.int("SELLER_MAX_DAILY_MESSAGES", default=100)
+SELLER_COOLDOWN_HOURS = env.float("SELLER_COOLDOWN_HOURS", default=24)
+SELLER_MAX_DEFER_HOURS = env.float("SELLER_MAX_DEFER_HOURS", default=72)
+SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
+SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
+SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
+SELLER_LANGUAGE = env("SELLER_LANGUAGE", default="ru")
+
+# --- HTTP API ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "AI seller for Kaspi.kz", "VERSION": "1.0.0"}
+
+# --- Logging ----------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "config.logging.RedactFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"httpx": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "aiseller",
+    }
+}

@@ -1,0 +1,69 @@
+from django import forms
+from django.contrib import admin
+
+from .models import Order, OrderEntry, Product, Shop
+
+
+class ShopForm(forms.ModelForm):
+    # The token is write-only: shown masked, replaced only when a new one is typed.
+    new_kaspi_token = forms.CharField(required=False, widget=forms.PasswordInput, label="Kaspi token",
+                                      help_text="Leave empty to keep the current token.")
+
+    class Meta:
+        model = Shop
+        exclude = ["kaspi_token"]
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("new_kaspi_token"):
+            self.instance.kaspi_token = self.cleaned_data["new_kaspi_token"].strip()
+        return super().save(commit)
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    form = ShopForm
+    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "language", "session_name"]
+    list_filter = ["is_active", "token_status", "language"]
+    search_fields = ["name"]
+    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
+                           "last_synced_at", "sync_watermark"]}),
+        ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
+                                           "fallback_post_purchase", "fallback_order_delivered"]}),
+        ("WhatsApp", {"fields": ["waha_session"]}),
+        ("Policy (empty: the SELLER_* defaults)", {"fields": [
+            "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
+            "quiet_hours", "delivered_delay_hours"]}),
+    ]
+
+
+class OrderEntryInline(admin.TabularInline):
+    model = OrderEntry
+    extra = 0
+    fields = ["name", "category_title", "quantity", "base_price", "total_price", "product"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
+                    "created_at_kaspi", "delivered_at"]
+    list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
+    search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
+    list_select_related = ["shop"]
+    date_hierarchy = "created_at_kaspi"
+    inlines = [OrderEntryInline]
+    readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="phone")
+    def masked_phone(self, order):
+        return f"***{order.customer_phone[-4:]}" if order.customer_phone else ""
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "shop", "code", "category_title", "last_price", "times_sold"]
+    list_filter = ["shop", "category_title"]
+    search_fields = ["name", "code", "sku"]
+    list_select_related = ["shop"]

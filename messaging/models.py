@@ -1,0 +1,108 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Trigger(models.TextChoices):
+    POST_PURCHASE = "POST_PURCHASE", "order placed"
+    ORDER_DELIVERED = "ORDER_DELIVERED", "order delivered"
+
+
+class OutboundMessage(models.Model):
+    """The outbox: one row per (order, trigger), ever. Its status is the pipeline's state."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DEFERRED = "deferred"
+        BLOCKED = "blocked"
+        GENERATED = "generated"
+        SENDING = "sending"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        READ = "read"
+        FAILED = "failed"
+        UNKNOWN = "unknown", "unknown (crashed while sending)"
+        CANCELLED = "cancelled"
+
+    class Source(models.TextChoices):
+        AI = "ai"
+        FALLBACK = "fallback"
+
+    shop = models.ForeignKey("kaspi_sync.Shop", on_delete=models.CASCADE, related_name="outbox")
+    order = models.ForeignKey("kaspi_sync.Order", on_delete=models.CASCADE, related_name="messages")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    phone = models.CharField(max_length=20, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reason = models.CharField(max_length=50, blank=True, help_text="Why blocked, failed or cancelled")
+    not_before = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    text = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    fallback_reason = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    generation_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    chat_id = models.CharField(max_length=100, blank=True)
+    waha_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "trigger"], name="one_message_per_order_trigger")]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.trigger} for order {self.order_id} ({self.status})"
+
+
+class MessageEvent(models.Model):
+    """Each status change of an outbox row: the audit trail and the source of metrics over time."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=OutboundMessage.Status.choices)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class OptOut(models.Model):
+    """A phone that must never be written to again, until an admin removes it."""
+
+    class Source(models.TextChoices):
+        REPLY = "reply", "customer reply"
+        ADMIN = "admin"
+        IMPORT = "import", "CSV import"
+
+    phone = models.CharField(max_length=20, unique=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    keyword = models.CharField(max_length=100, blank=True)
+    shop = models.ForeignKey("kaspi_sync.Shop", on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.phone
+
+
+class InboundMessage(models.Model):
+    """A customer's reply received through the WAHA webhook."""
+
+    waha_id = models.CharField(max_length=200, unique=True)
+    phone = models.CharField(max_length=20, blank=True, db_index=True)
+    body = models.TextField(blank=True)
+    session = models.CharField(max_length=100, blank=True)
+    in_reply_to = models.ForeignKey(OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
+    is_opt_out = models.BooleanField(default=False)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]

@@ -1,0 +1,55 @@
+"""The outbox's moves. Every change is a conditional update, so a step that runs twice,
+or two workers racing on one row, change it once; every change leaves a MessageEvent."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import MessageEvent, OutboundMessage, Trigger
+
+log = logging.getLogger(__name__)
+Status = OutboundMessage.Status
+
+WAITING = (Status.PENDING, Status.DEFERRED, Status.GENERATED)
+
+
+def create_trigger(order, trigger: Trigger) -> int:
+    """Create the (order, trigger) row once, ever, and start its pipeline after commit.
+    Returns 1 when this call created it, 0 when it existed."""
+    if not order.shop.trigger_enabled(trigger):
+        return 0
+    try:
+        with transaction.atomic():
+            message = OutboundMessage.objects.create(
+                shop_id=order.shop_id, order=order, trigger=trigger, phone=order.customer_phone
+            )
+    except IntegrityError:
+        return 0  # the unique constraint: it exists already
+    MessageEvent.objects.create(message=message, status=Status.PENDING, note="created")
+    from seller.pipeline import start_pipeline
+
+    transaction.on_commit(lambda: start_pipeline(message.pk))
+    log.info("outbox %s created: %s for order %s", message.pk, trigger, order.pk)
+    return 1
+
+
+def move(message_id: int, expected, new_status: str, note: str = "", **fields) -> bool:
+    """Move a row from one of the `expected` statuses to `new_status`; False if another
+    worker (or an earlier run) moved it first."""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    with transaction.atomic():
+        changed = OutboundMessage.objects.filter(pk=message_id, status__in=expected).update(
+            status=new_status, updated_at=timezone.now(), **fields
+        )
+        if changed:
+            MessageEvent.objects.create(message_id=message_id, status=new_status, note=note[:300])
+    if changed:
+        log.info("outbox %s -> %s %s", message_id, new_status, note)
+    return bool(changed)
+
+
+def cancel_waiting(order, reason: str):
+    """An order cancelled or returned: what has not been sent yet never will be."""
+    for message_id in order.messages.filter(status__in=WAITING).values_list("pk", flat=True):
+        move(message_id, WAITING, Status.CANCELLED, note=f"order {reason}", reason=f"order_{reason}")

@@ -1,0 +1,118 @@
+"""The one place that talks to WAHA (WhatsApp HTTP API)."""
+
+import logging
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+class WahaError(Exception):
+    """WAHA refused or failed. `transient`: try again later. `maybe_sent`: the request
+    may have reached WhatsApp, so sending again could duplicate the message."""
+
+    transient = False
+    maybe_sent = False
+    reason = "waha_error"
+
+
+class WahaTransientError(WahaError):
+    transient = True
+    reason = "waha_unavailable"
+
+
+class WahaMaybeSent(WahaError):
+    maybe_sent = True
+    reason = "no_answer"
+
+
+class WahaReachoutTimelock(WahaError):
+    """WhatsApp's 463: the account may not start new chats for a while."""
+
+    reason = "reachout_timelock"
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message_id: str
+    chat_id: str
+
+
+def message_id_from(body: dict) -> str:
+    """The message id from whichever reply shape the engine gives (GOWS, WEBJS, NOWEB)."""
+    ident = body.get("id")
+    if isinstance(ident, str) and ident:
+        return ident  # GOWS
+    if isinstance(ident, dict):
+        return ident.get("_serialized") or ident.get("id") or ""  # WEBJS
+    key = body.get("key")
+    if isinstance(key, dict):
+        return key.get("id") or ""  # NOWEB
+    return ""
+
+
+def raw_id(message_id: str) -> str:
+    """`true_<chat>_<raw>` and `<raw>` name the same message: acks may use either."""
+    return message_id.rsplit("_", 1)[-1]
+
+
+class WahaClient:
+    def __init__(self, session: str | None = None):
+        self.base_url = settings.WAHA_URL.rstrip("/")
+        self.session_name = session or settings.WAHA_SESSION
+        self.http = requests.Session()
+        self.http.headers.update({"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"})
+        self.timeout = (5, settings.WAHA_TIMEOUT)
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = self.http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        except requests.ConnectionError as exc:
+            # A refused or failed connection: the request never left.
+            raise WahaTransientError(f"{method} {path}: cannot connect") from exc
+        except requests.Timeout as exc:
+            if method == "POST":
+                raise WahaMaybeSent(f"{method} {path}: no answer within {self.timeout[1]} s") from exc
+            raise WahaTransientError(f"{method} {path}: timeout") from exc
+        if response.status_code < 400:
+            return response
+        detail = response.text[:300]
+        if response.status_code == 500 and "463" in detail:
+            raise WahaReachoutTimelock(f"{method} {path}: reachout timelock")
+        if response.status_code in (422, 429) or response.status_code >= 500:
+            raise WahaTransientError(f"{method} {path}: HTTP {response.status_code}: {detail}")
+        error = WahaError(f"{method} {path}: HTTP {response.status_code}: {detail}")
+        error.reason = f"waha_http_{response.status_code}"
+        raise error
+
+    def json(self, response: requests.Response) -> dict:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise WahaTransientError(f"WAHA answered HTTP {response.status_code} without JSON") from exc
+        if not isinstance(body, dict):
+            raise WahaTransientError(f"WAHA answered HTTP {response.status_code} with {type(body).__name__}")
+        return body
+
+    def send_text(self, chat_id: str, text: str) -> SentMessage:
+        response = self.request("POST", "/api/sendText", json={"session": self.session_name, "chatId": chat_id, "text": text})
+        try:
+            message_id = message_id_from(response.json())
+        except ValueError:
+            message_id = ""  # sent (2xx) but unreadable: keep the send, lose only the id
+        return SentMessage(message_id=message_id, chat_id=chat_id)
+
+    def number_exists(self, phone_digits: str) -> bool:
+        response = self.request("GET", "/api/contacts/check-exists", params={"phone": phone_digits, "session": self.session_name})
+        return bool(self.json(response).get("numberExists"))
+
+    def phone_for_lid(self, lid: str) -> str | None:
+        response = self.request("GET", f"/api/{self.session_name}/lids/{lid}")
+        pn = self.json(response).get("pn")
+        return pn.split("@")[0] if pn else None
+
+    def session_status(self) -> str:
+        response = self.request("GET", f"/api/sessions/{self.session_name}")
+        return str(self.json(response).get("status") or "UNKNOWN")
