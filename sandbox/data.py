@@ -107,6 +107,16 @@ def phone(rng):
     return f"{rng.choice(PHONE_PREFIXES)}{rng.randrange(1000):03d}{tail}"
 
 
+def international(phone):
+    """Kaspi's 10 digits (or 8XXXXXXXXXX, or +7 ...) as the 11 digits WhatsApp ids use."""
+    digits = "".join(ch for ch in str(phone) if ch.isdigit())
+    if len(digits) == 10:
+        return "7" + digits
+    if len(digits) == 11 and digits[0] == "8":
+        return "7" + digits[1:]
+    return digits
+
+
 def person(rng):
     kazakh = rng.random() < 0.7
     female = rng.random() < 0.55

@@ -102,15 +102,17 @@ class State:
                  ack_delay=1.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
-        # Start configuration: survives reset().
-        self.waha_api_key = waha_api_key
-        self.webhook_url = webhook_url
-        self.webhook_hmac_key = webhook_hmac_key
-        self.ack_delay = ack_delay
+        self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
+        self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
+                             "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay}
         self.reset()
 
     def reset(self):
+        """Back to how the server started: no shops, no messages, the start configuration."""
         with self.lock:
+            self.generation += 1
+            for name, value in self.start_config.items():
+                setattr(self, name, value)
             self.shops, self.orders_by_code, self.orders_by_id, self.entries_by_id = {}, {}, {}, {}
             self.seq = 0
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
@@ -142,18 +144,13 @@ class State:
                      last_name=None, items=None, created_ms=None, delivery_mode=None):
         with self.lock:
             shop = self.shops[token]
-            person = None
-            if phone:
-                person = next((c for c in shop.customers if c["phone"] == phone), None)
-                if person is None:
-                    made = data.person(shop.rng)
-                    made.update(phone=phone, first_name=first_name or made["first_name"],
-                                last_name=last_name or made["last_name"])
-                    person = self._customer(shop, made)
-            elif first_name or last_name or shop.rng.random() < 0.7:
-                made = data.person(shop.rng)
-                made.update({k: v for k, v in (("first_name", first_name), ("last_name", last_name)) if v})
-                person = self._customer(shop, made)
+            # A known phone is a returning customer; otherwise mostly a new one (None: a random regular).
+            person = next((c for c in shop.customers if phone and c["phone"] == phone), None)
+            if person is None and (phone or first_name or last_name or shop.rng.random() < 0.7):
+                person = data.person(shop.rng)
+                given = {"phone": phone, "first_name": first_name, "last_name": last_name}
+                person.update({k: v for k, v in given.items() if v})
+                person = self._customer(shop, person)
             return self._add_order(shop, created_ms or now_ms(), status, person, items, delivery_mode)
 
     def set_status(self, code, status, reason=None):

@@ -1,0 +1,307 @@
+"""The control and inspection API (/_sandbox/...): how tests and the demo set the stand-ins up,
+break them on purpose, and see what the app did. JSON in, JSON out (see sandbox/README.md)."""
+
+import html
+import json
+import zlib
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from . import data, llm, webhooks
+from .state import DELIVERY_MODES, STATUSES
+
+SESSION_STATUSES = ("STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED")
+ENGINES = ("GOWS", "WEBJS", "NOWEB", "WPP")
+
+
+def ok(body, status=200):
+    return Response(json.dumps(body, ensure_ascii=False), status, content_type="application/json")
+
+
+def problem(message, status=400):
+    return ok({"error": message}, status)
+
+
+def _body(request):
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def index(state, request):
+    base = request.host_url.rstrip("/")
+    return ok({"KASPI_API_URL": f"{base}/kaspi/shop/api/v2", "WAHA_URL": f"{base}/waha",
+               "OPENAI_BASE_URL": f"{base}/openai/v1", "sent": f"{base}/_sandbox/waha/sent.html"})
+
+
+def reset(state, request):
+    state.reset()
+    return ok({"reset": True})
+
+
+# --- Kaspi -------------------------------------------------------------------------------
+def add_shop(state, request):
+    body = _body(request)
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        return problem("token is required")
+    orders = body.get("orders", 0)
+    if not isinstance(orders, int) or not 0 <= orders <= 100_000:
+        return problem("orders must be a number from 0 to 100000")
+    try:
+        shop = state.register_shop(token, orders=orders, seed=body.get("seed", 1), name=body.get("name"))
+    except ValueError as exc:
+        return problem(str(exc), 409)
+    return ok(_shop_view(shop), 201)
+
+
+def list_shops(state, request):
+    with state.lock:
+        return ok([_shop_view(shop) for shop in state.shops.values()])
+
+
+def _shop_view(shop):
+    return {"token": shop.token, "name": shop.name, "merchant_id": shop.merchant_id,
+            "orders": len(shop.orders),
+            "catalogue": [{"code": p.code, "name": p.name, "price": p.price, "category": p.category}
+                          for p in shop.catalogue]}
+
+
+def add_order(state, request):
+    body = _body(request)
+    shop = state.shops.get(body.get("token"))
+    if shop is None:
+        return problem("unknown shop token: POST /_sandbox/kaspi/shops first", 404)
+    status, mode = body.get("status", "APPROVED_BY_BANK"), body.get("delivery_mode")
+    created = body.get("created_ms")
+    if created is not None and (not isinstance(created, int) or created < 10**11):
+        return problem("created_ms must be epoch milliseconds")
+    if status not in STATUSES:
+        return problem(f"status must be one of {', '.join(STATUSES)}")
+    if mode is not None and mode not in DELIVERY_MODES:
+        return problem(f"delivery_mode must be one of {', '.join(DELIVERY_MODES)}")
+    phone = body.get("phone")
+    if phone:
+        phone = data.international(phone)[1:]  # Kaspi gives 10 digits, no country code
+        if len(phone) != 10:
+            return problem("phone must be a Kazakhstan mobile number, e.g. 7011234567")
+    try:
+        items = _items(body.get("items"), shop.catalogue[0].category)
+        order = state.create_order(shop.token, status, phone, body.get("first_name"),
+                                   body.get("last_name"), items, created, mode)
+    except (TypeError, ValueError, KeyError) as exc:
+        return problem(f"bad order: {exc}")
+    return ok(_order_view(state, order), 201)
+
+
+def _items(items, default_category):
+    """[(Product, quantity)] from the control API's items; None lets the shop pick."""
+    if items is None:
+        return None
+    basket = []
+    for item in items:
+        code = str(item.get("product_code") or item.get("code") or "")
+        product = data.PRODUCTS_BY_CODE.get(code)
+        if product is None:
+            name, price = item["name"], int(item["price"])
+            category = item.get("category") if item.get("category") in data.CATEGORIES else default_category
+            product = data.Product(code or str(100_000_000 + zlib.crc32(name.encode()) % 10**8),
+                                   name, item.get("manufacturer", "Noname"), category, price, 0.5)
+        quantity = int(item.get("quantity", 1))
+        if quantity < 1:
+            raise ValueError("quantity must be at least 1")
+        basket.append((product, quantity))
+    if not basket:
+        raise ValueError("items must not be empty")
+    return basket
+
+
+def _order_view(state, order):
+    with state.lock:
+        c = order.customer
+        return {"id": order.id, "code": order.code, "shop": order.shop, "status": order.status,
+                "state": order.state, "phone": c["phone"], "first_name": c["first_name"],
+                "last_name": c["last_name"], "created_ms": order.created_ms,
+                "total_price": order.total_price, "delivery_mode": order.delivery_mode,
+                "cancellation_reason": order.cancellation_reason,
+                "items": [{"entry_id": e.id, "product_code": e.product.code, "name": e.product.name,
+                           "quantity": e.quantity, "price": e.price, "category": e.product.category}
+                          for e in order.entries]}
+
+
+def get_order(state, request, code):
+    order = state.orders_by_code.get(code)
+    return ok(_order_view(state, order)) if order else problem("no such order", 404)
+
+
+def set_status(state, request, code):
+    body = _body(request)
+    if code not in state.orders_by_code:
+        return problem("no such order", 404)
+    try:
+        order = state.set_status(code, body.get("status"), body.get("cancellation_reason"))
+    except ValueError as exc:
+        return problem(str(exc))
+    return ok(_order_view(state, order))
+
+
+def advance(state, request):
+    token = _body(request).get("token")
+    if token is not None and token not in state.shops:
+        return problem("unknown shop token", 404)
+    moved = state.advance(token)
+    return ok({"moved": [{"code": o.code, "status": o.status, "state": o.state} for o in moved]})
+
+
+def kaspi_faults(state, request):
+    body = _body(request)
+    responses = body.get("responses", [])
+    if not all(isinstance(r, int) and 400 <= r <= 599 for r in responses):
+        return problem("responses must be HTTP error statuses, e.g. [429, 500, 503]")
+    with state.lock:
+        if "responses" in body:
+            state.kaspi_faults.clear()
+            state.kaspi_faults.extend(responses)
+        state.kaspi_retry_after = int(body.get("retry_after", state.kaspi_retry_after))
+        state.kaspi_malformed = int(body.get("malformed", state.kaspi_malformed))
+        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed})
+
+
+def kaspi_stats(state, request):
+    with state.lock:
+        return ok({"requests": state.kaspi_requests, "by_status": dict(state.kaspi_by_status)})
+
+
+# --- WAHA --------------------------------------------------------------------------------
+def set_session(state, request):
+    body = _body(request)
+    name = body.get("name") or "default"
+    with state.lock:
+        before = state.sessions.get(name)
+        status = body.get("status", "WORKING")
+        engine = str(body.get("engine") or (before or {}).get("engine", "GOWS")).upper()
+        if status not in SESSION_STATUSES or engine not in ENGINES:
+            return problem(f"status in {SESSION_STATUSES}, engine in {ENGINES}")
+        session = dict(state.set_session(name, status, engine))
+    if before is not None and before["status"] != status:
+        webhooks.session_status_later(state, session)
+    return ok(session)
+
+
+def not_on_whatsapp(state, request):
+    phone = _body(request).get("phone")
+    if not phone:
+        return problem("phone is required")
+    with state.lock:
+        state.not_on_whatsapp.add(data.international(phone))
+        return ok({"not_on_whatsapp": sorted(state.not_on_whatsapp)})
+
+
+def waha_faults(state, request):
+    body = _body(request)
+    responses = body.get("responses", [])
+    if not all(r == "463" or (isinstance(r, int) and 400 <= r <= 599) for r in responses):
+        return problem('responses must be HTTP error statuses or "463", e.g. [500, 422, "463"]')
+    with state.lock:
+        if "responses" in body:
+            state.waha_faults.clear()
+            state.waha_faults.extend(responses)
+        state.waha_delay = float(body.get("delay_seconds", state.waha_delay))
+        return ok({"responses": list(state.waha_faults), "delay_seconds": state.waha_delay})
+
+
+def _sent(state, request):
+    chat_id = request.args.get("chat_id")
+    with state.lock:
+        return [dict(m) for m in state.sent if chat_id in (None, m["chatId"])]
+
+
+def sent(state, request):
+    return ok(_sent(state, request))
+
+
+def sent_html(state, request):
+    rows = "".join(f"<tr><td>{html.escape(m['time'])}</td><td>{html.escape(m['chatId'])}</td>"
+                   f"<td>{html.escape(m['text'])}</td></tr>" for m in reversed(_sent(state, request)))
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sandbox WhatsApp: sent</title>"
+            "<meta http-equiv='refresh' content='5'><style>body{font-family:sans-serif}"
+            "td{padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top}</style></head>"
+            "<body><h1>Messages sent through the WAHA stand-in</h1><table>"
+            f"<tr><th>time</th><th>chat</th><th>text</th></tr>{rows}</table></body></html>")
+    return Response(page, 200, content_type="text/html; charset=utf-8")
+
+
+def set_webhook(state, request):
+    body = _body(request)
+    with state.lock:
+        if "url" in body:
+            state.webhook_url = body["url"] or None
+        if "hmac_key" in body:
+            state.webhook_hmac_key = body["hmac_key"] or ""
+        if "ack_delay" in body:
+            state.ack_delay = float(body["ack_delay"] or 0)
+        return ok({"url": state.webhook_url, "hmac": bool(state.webhook_hmac_key),
+                   "ack_delay": state.ack_delay})
+
+
+def inbound(state, request):
+    body = _body(request)
+    if not body.get("phone") or not isinstance(body.get("body"), str):
+        return problem("phone and body are required")
+    with state.lock:
+        session = state.sessions.get(body.get("session") or "default")
+        session = dict(session) if session else None
+        url = state.webhook_url
+    if session is None:
+        return problem("no such session", 404)
+    if not url:
+        return problem("no webhook URL: start with webhook_url or POST /_sandbox/waha/webhook", 409)
+    status, event = webhooks.inbound(state, session, body["phone"], body["body"], bool(body.get("as_lid")))
+    return ok({"status": status, "event": event})
+
+
+def webhook_log(state, request):
+    with state.lock:
+        return ok(list(state.webhooks))
+
+
+# --- OpenAI ------------------------------------------------------------------------------
+def set_mode(state, request):
+    body = _body(request)
+    mode, count = body.get("mode", "ok"), body.get("count")
+    if mode not in llm.MODES:
+        return problem(f"mode must be one of {', '.join(sorted(llm.MODES))}")
+    if count is not None and (not isinstance(count, int) or count < 1):
+        return problem("count must be a positive integer (omit it: until changed)")
+    with state.lock:
+        state.llm_mode, state.llm_count = mode, count
+    return ok({"mode": mode, "count": count})
+
+
+def llm_requests(state, request):
+    with state.lock:
+        return ok(list(state.llm_requests))
+
+
+RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
+    ("/_sandbox/", index, ["GET"]),
+    ("/_sandbox/reset", reset, ["POST"]),
+    ("/_sandbox/kaspi/shops", add_shop, ["POST"]),
+    ("/_sandbox/kaspi/shops", list_shops, ["GET"]),
+    ("/_sandbox/kaspi/orders", add_order, ["POST"]),
+    ("/_sandbox/kaspi/orders/<code>", get_order, ["GET"]),
+    ("/_sandbox/kaspi/orders/<code>/status", set_status, ["POST"]),
+    ("/_sandbox/kaspi/advance", advance, ["POST"]),
+    ("/_sandbox/kaspi/faults", kaspi_faults, ["POST"]),
+    ("/_sandbox/kaspi/stats", kaspi_stats, ["GET"]),
+    ("/_sandbox/waha/sessions", set_session, ["POST"]),
+    ("/_sandbox/waha/not-on-whatsapp", not_on_whatsapp, ["POST"]),
+    ("/_sandbox/waha/faults", waha_faults, ["POST"]),
+    ("/_sandbox/waha/sent", sent, ["GET"]),
+    ("/_sandbox/waha/sent.html", sent_html, ["GET"]),
+    ("/_sandbox/waha/webhook", set_webhook, ["POST"]),
+    ("/_sandbox/waha/inbound", inbound, ["POST"]),
+    ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),
+    ("/_sandbox/openai/mode", set_mode, ["POST"]),
+    ("/_sandbox/openai/requests", llm_requests, ["GET"]),
+]]

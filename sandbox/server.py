@@ -1,0 +1,97 @@
+"""One threaded WSGI server for the three stand-ins and the control API; no Django here, so
+tests can run it in a thread and `manage.py sandbox` can serve it."""
+
+import json
+import random
+import threading
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, RequestRedirect
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import control, kaspi, llm, waha
+from .state import State
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def make_app(state):
+    # Copies of the rules: a rule binds to one map, and tests start several servers.
+    urls = Map([rule.empty() for rule in kaspi.RULES + waha.RULES + llm.RULES + control.RULES])
+
+    @Request.application
+    def app(request):
+        try:
+            view, values = urls.bind_to_environ(request.environ).match()
+        except RequestRedirect as redirect:
+            return redirect
+        except HTTPException as exc:
+            return Response(json.dumps({"error": exc.name}), exc.code, content_type="application/json")
+        return view(state, request, **values)
+
+    return app
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+class SandboxServer:
+    def __init__(self, state, httpd):
+        self.state = state
+        self._httpd = httpd
+        host, port = httpd.server_address[:2]
+        self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        # A short poll interval so stop() returns quickly.
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.1,), daemon=True,
+                                        name="sandbox-http")
+        self._thread.start()
+
+    @property
+    def kaspi_url(self):
+        return f"{self.url}/kaspi/shop/api/v2"
+
+    @property
+    def waha_url(self):
+        return f"{self.url}/waha"
+
+    @property
+    def openai_url(self):
+        return f"{self.url}/openai/v1"
+
+    def stop(self):
+        self.state.stopping.set()  # wakes slow replies (timeout mode, delayed sends) and the ticker
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def start(host="127.0.0.1", port=0, webhook_url=None, webhook_hmac_key="",
+          waha_api_key="sandbox-waha-key", demo=False, tick_seconds=5.0, ack_delay=1.0,
+          log_requests=False):
+    """Serve in a daemon thread; port 0 picks a free port (see `.url`)."""
+    if host not in LOOPBACK:
+        raise ValueError(f"the sandbox binds loopback only, not {host!r}")
+    state = State(waha_api_key=waha_api_key, webhook_url=webhook_url,
+                  webhook_hmac_key=webhook_hmac_key, ack_delay=ack_delay)
+    httpd = make_server(host, port, make_app(state), threaded=True,
+                        request_handler=WSGIRequestHandler if log_requests else QuietHandler)
+    server = SandboxServer(state, httpd)
+    if demo:
+        threading.Thread(target=_tick, args=(state, tick_seconds), daemon=True,
+                         name="sandbox-demo").start()
+    return server
+
+
+def _tick(state, seconds):
+    """The demo's life: now and then a new order per shop, and open orders move on."""
+    rng = random.Random("demo")
+    while not state.stopping.wait(seconds):
+        for token in list(state.shops):
+            if rng.random() < 0.35:
+                try:
+                    state.create_order(token)
+                except KeyError:  # the shop went away in a reset meanwhile
+                    pass
+        state.advance(share=0.3)

@@ -1,0 +1,222 @@
+"""WAHA stand-in: the endpoints the app uses, with every reply shape in shared/apis/waha.md."""
+
+import json
+import re
+import time
+from datetime import datetime, timezone
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from . import data, webhooks
+
+PREFIX = "/waha"
+CHAT_ID = re.compile(r"^\d{5,20}@(c\.us|lid)$")
+REACHOUT_TIMELOCK = ("Failed to send message: server returned error 463 "
+                     "(reachout timelock: this account cannot message new contacts for now)")
+
+
+def reply(body, status=200):
+    return Response(json.dumps(body, ensure_ascii=False), status, content_type="application/json")
+
+
+def bad_request(messages):
+    return reply({"statusCode": 400, "message": messages, "error": "Bad Request"}, 400)
+
+
+def no_session(name):
+    return reply({"statusCode": 404, "error": "Not Found",
+                  "message": f"We didn't find a session with name '{name}'. "
+                             f"Please start it first by using POST /api/sessions/{name}/start request"}, 404)
+
+
+def not_working(name, status):
+    return reply({"error": "Session status is not as expected. Try again later or restart the session",
+                  "session": name, "status": status, "expected": ["WORKING"]}, 422)
+
+
+def failure(message, status=500):
+    return reply({"statusCode": status, "timestamp": datetime.now(timezone.utc).isoformat(),
+                  "exception": {"message": message, "name": "Error"},
+                  "version": {"version": "2026.7.1", "engine": "GOWS", "tier": "CORE"}}, status)
+
+
+def endpoint(view):
+    def wrapped(state, request, **values):
+        if request.headers.get("X-Api-Key") != state.waha_api_key:
+            return reply({"message": "Unauthorized", "statusCode": 401}, 401)
+        return view(state, request, **values)
+    return wrapped
+
+
+def _refusal(state, name):
+    """None when the session may act, else what WAHA answers instead."""
+    session = state.sessions.get(name)
+    if session is None:
+        return no_session(name)
+    if session["status"] != "WORKING":
+        return not_working(name, session["status"])
+    return None
+
+
+def _chat_request(request, *fields):
+    """The JSON body and class-validator style complaints about the fields it needs."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return {}, ["body must be a JSON object"]
+    problems = [f"{f} should not be empty" for f in fields
+                if not isinstance(body.get(f), str) or not body[f].strip()]
+    chat_id = body.get("chatId")
+    if "chatId" in fields and isinstance(chat_id, str) and chat_id and not CHAT_ID.match(chat_id):
+        problems.append("chatId must be a phone number with @c.us (77011234567@c.us) or an @lid id")
+    return body, problems
+
+
+@endpoint
+def get_session(state, request, name):
+    with state.lock:
+        session = state.sessions.get(name)
+        return reply(_session_body(state, session)) if session else no_session(name)
+
+
+@endpoint
+def list_sessions(state, request):
+    with state.lock:
+        return reply([_session_body(state, s) for s in state.sessions.values()])
+
+
+def _session_body(state, session):
+    webhooks_config = [{"url": state.webhook_url, "events": ["message", "message.ack", "session.status"],
+                        "hmac": {"key": state.webhook_hmac_key} if state.webhook_hmac_key else None}]
+    working = session["status"] == "WORKING"
+    return {"name": session["name"], "status": session["status"],
+            "config": {"metadata": None, "webhooks": webhooks_config if state.webhook_url else []},
+            "me": session["me"] if working else None, "engine": {"engine": session["engine"]}}
+
+
+@endpoint
+def send_text(state, request):
+    fault = state.take_waha_fault()
+    body, problems = _chat_request(request, "session", "chatId", "text")
+    if fault is not None:
+        return _fault(fault, body.get("session") or "default")
+    if problems:
+        return bad_request(problems)
+    with state.lock:
+        refusal = _refusal(state, body["session"])
+        if refusal:
+            return refusal
+        session = dict(state.sessions[body["session"]])
+        raw, chat_id = webhooks.raw_id(), body["chatId"]
+        message = {"session": session["name"], "chatId": chat_id, "text": body["text"],
+                   "id": f"true_{chat_id}_{raw}", "raw_id": raw, "engine": session["engine"],
+                   "timestamp": time.time(), "time": datetime.now().isoformat(timespec="seconds")}
+        state.sent.append(message)
+        delay = state.waha_delay
+    if delay:
+        # The message has left; only the answer is late (what a crash test needs).
+        state.stopping.wait(delay)
+    webhooks.acks_later(state, session, message)
+    return reply(_sent_body(session, message), 201)
+
+
+def _fault(fault, session_name):
+    if str(fault) == "463":
+        return failure(REACHOUT_TIMELOCK)
+    code = int(fault)
+    if code == 400:
+        return bad_request(["chatId must be a phone number with @c.us (77011234567@c.us) or an @lid id"])
+    if code == 401:
+        return reply({"message": "Unauthorized", "statusCode": 401}, 401)
+    if code == 404:
+        return no_session(session_name)
+    if code == 422:
+        return not_working(session_name, "STARTING")
+    return failure("Connection Closed" if code >= 500 else "Request failed", code)
+
+
+def _sent_body(session, message):
+    """The 201 body differs by engine; clients must read the id from whichever is there."""
+    chat_id, raw, text = message["chatId"], message["raw_id"], message["text"]
+    now, me = int(message["timestamp"]), session["me"]["id"]
+    if session["engine"] == "NOWEB":
+        digits, _, server = chat_id.partition("@")
+        jid = f"{digits}@{'lid' if server == 'lid' else 's.whatsapp.net'}"
+        return {"key": {"remoteJid": jid, "fromMe": True, "id": raw},
+                "message": {"extendedTextMessage": {"text": text}},
+                "messageTimestamp": str(now), "status": "PENDING"}
+    if session["engine"] in ("WEBJS", "WPP"):
+        return {"id": {"fromMe": True, "remote": chat_id, "id": raw, "_serialized": message["id"]},
+                "ack": 0, "hasMedia": False, "body": text, "type": "chat", "timestamp": now,
+                "from": me, "to": chat_id, "deviceType": "web", "isForwarded": False,
+                "fromMe": True, "_data": {"id": {"_serialized": message["id"]}, "body": text}}
+    return {"id": message["id"],
+            "_data": {"Info": {"ID": raw, "Chat": chat_id, "Sender": me, "IsFromMe": True,
+                               "Timestamp": datetime.fromtimestamp(now, timezone.utc).isoformat()},
+                      "Message": {"conversation": text}}}
+
+
+@endpoint
+def check_exists(state, request):
+    phone = request.args.get("phone", "").strip()
+    if not phone:
+        return bad_request(["phone should not be empty"])
+    with state.lock:
+        refusal = _refusal(state, request.args.get("session", "default"))
+        if refusal:
+            return refusal
+        number = data.international(phone)
+        if number in state.not_on_whatsapp or number.endswith("0000"):
+            return reply({"numberExists": False})
+    return reply({"numberExists": True, "chatId": f"{number}@c.us"})
+
+
+def _chat_action(result):
+    @endpoint
+    def view(state, request):
+        body, problems = _chat_request(request, "session", "chatId")
+        if problems:
+            return bad_request(problems)
+        with state.lock:
+            return _refusal(state, body["session"]) or reply(result, 201)
+    return view
+
+
+@endpoint
+def lid_to_phone(state, request, session, lid):
+    lid = lid if "@" in lid else f"{lid}@lid"
+    with state.lock:
+        if session not in state.sessions:
+            return no_session(session)
+        number = state.lids.get(lid)
+    return reply({"lid": lid, "pn": f"{number}@c.us" if number else None})
+
+
+@endpoint
+def phone_to_lid(state, request, session, phone):
+    number = data.international(phone.split("@")[0])
+    with state.lock:
+        if session not in state.sessions:
+            return no_session(session)
+        lid = next((lid for lid, pn in state.lids.items() if pn == number), None)
+    return reply({"lid": lid, "pn": f"{number}@c.us"})
+
+
+@endpoint
+def not_found(state, request, rest=""):
+    return reply({"message": f"Cannot {request.method} {request.path[len(PREFIX):]}",
+                  "error": "Not Found", "statusCode": 404}, 404)
+
+
+RULES = [
+    Rule(f"{PREFIX}/api/sessions", endpoint=list_sessions, methods=["GET"]),
+    Rule(f"{PREFIX}/api/sessions/<name>", endpoint=get_session, methods=["GET"]),
+    Rule(f"{PREFIX}/api/sendText", endpoint=send_text, methods=["POST"]),
+    Rule(f"{PREFIX}/api/sendSeen", endpoint=_chat_action({}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/startTyping", endpoint=_chat_action({"result": True}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/stopTyping", endpoint=_chat_action({"result": True}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/contacts/check-exists", endpoint=check_exists, methods=["GET"]),
+    Rule(f"{PREFIX}/api/<session>/lids/pn/<phone>", endpoint=phone_to_lid, methods=["GET"]),
+    Rule(f"{PREFIX}/api/<session>/lids/<lid>", endpoint=lid_to_phone, methods=["GET"]),
+    Rule(f"{PREFIX}/<path:rest>", endpoint=not_found),
+]

@@ -1,0 +1,197 @@
+"""`make demo`: the whole pipeline on this machine, against the sandbox stand-ins.
+
+Starts Redis (if needed and installed), the sandbox, a Celery worker, beat, the web app and
+Flower; creates a demo shop and an admin user; prints each WhatsApp message as it is sent.
+Ctrl-C stops everything it started.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+SANDBOX_PORT, WEB_PORT, FLOWER_PORT = 8900, 8000, 5555
+SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
+DEMO_TOKEN = "demo-kaspi-token-0001"
+
+DEMO_ENV = {
+    "DEBUG": "1",
+    "KASPI_API_URL": f"{SANDBOX}/kaspi/shop/api/v2",
+    "WAHA_URL": f"{SANDBOX}/waha",
+    "WAHA_API_KEY": "sandbox-waha-key",
+    "WAHA_WEBHOOK_HMAC_KEY": "demo-webhook-key",
+    "WAHA_SEND_INTERVAL_SECONDS": "2",
+    "OPENAI_API_KEY": "sandbox-openai-key",
+    "OPENAI_BASE_URL": f"{SANDBOX}/openai/v1",
+    # So that both triggers show within minutes, not days:
+    "SELLER_QUIET_HOURS": "",
+    "SELLER_DELIVERED_DELAY_HOURS": "0",
+    "SELLER_COOLDOWN_HOURS": "0",
+    "FLOWER_BASIC_AUTH": "admin:admin",
+}
+children: list[subprocess.Popen] = []
+
+
+def say(text: str):
+    print(f"[demo] {text}", flush=True)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def start(name: str, *args: str):
+    log = open(ROOT / "var" / f"{name}.log", "w")
+    process = subprocess.Popen(list(args), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    children.append(process)
+    say(f"started {name} (log: var/{name}.log)")
+    return process
+
+
+def ensure_redis(url: str):
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if port_open(host, port):
+        return
+    if host not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
+        sys.exit(
+            f"Redis is not reachable at {host}:{port}. Install and start it "
+            "(Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis && brew services start redis), "
+            "or set REDIS_URL to a running one."
+        )
+    start("redis", "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+    for _ in range(50):
+        if port_open(host, port):
+            return
+        time.sleep(0.1)
+    sys.exit("redis-server did not start: see var/redis.log")
+
+
+def wait_for(url: str, what: str, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.3)
+    stop_all()
+    sys.exit(f"{what} did not start within {seconds:.0f} s: see var/")
+
+
+def setup_django():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def prepare_database():
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser("admin", "admin@example.com", "admin")
+    # Faster than production so the demo shows something within a minute.
+    every, _ = IntervalSchedule.objects.get_or_create(every=10, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(task__in=["kaspi_sync.sync_all_shops", "seller.enqueue_due_messages"]).update(interval=every)
+
+
+def demo_shop():
+    from kaspi_sync.models import Shop
+
+    requests.post(f"{SANDBOX}/_sandbox/kaspi/shops", json={"token": DEMO_TOKEN, "orders": 30, "seed": 7}, timeout=10).raise_for_status()
+    shop = Shop.objects.filter(name="Demo Shop Almaty").first()
+    if shop is None:
+        shop = Shop.objects.create(name="Demo Shop Almaty", kaspi_token=DEMO_TOKEN, voice="Тёплый, короткий, на «вы».")
+    return shop
+
+
+def print_sent_messages(seen: set):
+    from messaging.models import OutboundMessage
+    from messaging.phones import mask
+
+    rows = (
+        OutboundMessage.objects.filter(sent_at__isnull=False)
+        .exclude(pk__in=seen)
+        .select_related("order")
+        .order_by("sent_at")
+    )
+    for row in rows:
+        seen.add(row.pk)
+        customer = f"{row.order.customer_first_name} {row.order.customer_last_name} ({mask(row.phone)})"
+        print(f"\n>>> WhatsApp to {customer}, order #{row.order.code}, {row.trigger}, {row.source}:\n{row.text}\n", flush=True)
+
+
+def stop_all(*_):
+    for process in reversed(children):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in children:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def main():
+    for name, value in DEMO_ENV.items():
+        os.environ.setdefault(name, value)
+    (ROOT / "var").mkdir(exist_ok=True)
+    for port, what in ((SANDBOX_PORT, "sandbox"), (WEB_PORT, "web app"), (FLOWER_PORT, "Flower")):
+        if port_open("127.0.0.1", port):
+            sys.exit(f"Port {port} (for the {what}) is taken: stop what uses it, then run make demo again.")
+    ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    setup_django()
+    prepare_database()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        start("sandbox", PY, "manage.py", "sandbox", "--port", str(SANDBOX_PORT), "--demo",
+              "--webhook-url", f"http://127.0.0.1:{WEB_PORT}/webhooks/waha",
+              "--webhook-hmac-key", os.environ["WAHA_WEBHOOK_HMAC_KEY"], "--waha-api-key", os.environ["WAHA_API_KEY"])
+        wait_for(f"{SANDBOX}/_sandbox/waha/sent", "the sandbox")
+        shop = demo_shop()
+        start("web", PY, "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload")
+        start("worker", PY, "-m", "celery", "-A", "config", "worker", "-Q", "sync,pipeline,llm,send",
+              "--pool", "threads", "--concurrency", "8", "--loglevel", "INFO")
+        start("beat", PY, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO")
+        start("flower", PY, "-m", "celery", "-A", "config", "flower", f"--port={FLOWER_PORT}", "--address=127.0.0.1",
+              f"--basic-auth={os.environ['FLOWER_BASIC_AUTH']}")
+        wait_for(f"http://127.0.0.1:{WEB_PORT}/admin/login/", "the web app")
+        say(f"shop {shop.name!r} (id {shop.pk}) syncs every 10 s from the sandbox's Kaspi")
+        say(f"admin:   http://127.0.0.1:{WEB_PORT}/admin/  (user admin, password admin)")
+        say(f"flower:  http://127.0.0.1:{FLOWER_PORT}/  (admin / admin)")
+        say(f"what WAHA sent: {SANDBOX}/_sandbox/waha/sent.html")
+        say("waiting for messages; Ctrl-C stops everything")
+        seen: set = set()
+        while True:
+            print_sent_messages(seen)
+            for process in children:
+                if process.poll() is not None:
+                    say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")
+                    return 1
+            time.sleep(2)
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

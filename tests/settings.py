@@ -1,0 +1,26 @@
+"""Test settings: the project's own, with a test database and a Redis DB number of its own.
+
+Override with TEST_DATABASE_URL / TEST_REDIS_URL (e.g. to run two checkouts side by side).
+"""
+
+import os
+
+os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+os.environ.setdefault("SECRET_KEY", "tests-only-secret")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Zq3mJ2l3oWcD6bq0y1o0e9V8rY3bHq2hYw5x9m8kQ2c=")
+os.environ.setdefault("WAHA_API_KEY", "sandbox-waha-key")
+os.environ.setdefault("WAHA_WEBHOOK_HMAC_KEY", "tests-webhook-key")
+os.environ.setdefault("WAHA_SEND_INTERVAL_SECONDS", "0")
+os.environ.setdefault("OPENAI_API_KEY", "sk-test")
+os.environ.setdefault("OPENAI_TIMEOUT", "2")
+os.environ.setdefault("OPENAI_MAX_RETRIES", "1")
+os.environ.setdefault("SELLER_QUIET_HOURS", "")
+os.environ.setdefault("SELLER_DELIVERED_DELAY_HOURS", "0")
+os.environ.setdefault("KASPI_READ_TIMEOUT", "10")
+
+from config.settings import *  # noqa: E402,F403
+
+DATABASES["default"]["TEST"] = {"NAME": "test_" + DATABASES["default"]["NAME"]}  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
