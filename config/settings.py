@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import environ
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # With the Redis broker an unacknowledged task runs again after this: longer than any task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_DEFAULT_QUEUE = "pipeline"
-CELERY_TASK_QUEUES = [Queue("sync"), Queue("pipeline"), Queue("llm"), Queue("send")]
+# Each queue has its own exchange and key: a shared key would copy every task into every queue.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("sync", "pipeline", "llm", "send")]
 CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
     "seller.check_eligibility": {"queue": "pipeline"},

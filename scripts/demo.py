@@ -122,12 +122,12 @@ def demo_shop():
     return shop
 
 
-def print_sent_messages(seen: set):
+def print_sent_messages(seen: set, since):
     from messaging.models import OutboundMessage
     from messaging.phones import mask
 
     rows = (
-        OutboundMessage.objects.filter(sent_at__isnull=False)
+        OutboundMessage.objects.filter(sent_at__gte=since)
         .exclude(pk__in=seen)
         .select_related("order")
         .order_by("sent_at")
@@ -139,6 +139,9 @@ def print_sent_messages(seen: set):
 
 
 def stop_all(*_):
+    # Ignore a second Ctrl-C (or make's SIGTERM) while children are being stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for process in reversed(children):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -159,6 +162,8 @@ def main():
     ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     setup_django()
     prepare_database()
+    from django.utils import timezone
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         start("sandbox", PY, "manage.py", "sandbox", "--port", str(SANDBOX_PORT), "--demo",
@@ -179,8 +184,9 @@ def main():
         say(f"what WAHA sent: {SANDBOX}/_sandbox/waha/sent.html")
         say("waiting for messages; Ctrl-C stops everything")
         seen: set = set()
+        since = timezone.now()
         while True:
-            print_sent_messages(seen)
+            print_sent_messages(seen, since)
             for process in children:
                 if process.poll() is not None:
                     say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")
