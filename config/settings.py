@@ -129,6 +129,14 @@ WAHA_SESSION = env("WAHA_SESSION", default="default")
 WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
 WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
 WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
+# Transient WAHA failures (5xx, 422, no connection) are retried with exponential backoff from
+# WAHA_RETRY_BACKOFF_SECONDS, at most WAHA_SEND_MAX_ATTEMPTS tries per message.
+WAHA_SEND_MAX_ATTEMPTS = env.int("WAHA_SEND_MAX_ATTEMPTS", default=5)
+WAHA_RETRY_BACKOFF_SECONDS = env.float("WAHA_RETRY_BACKOFF_SECONDS", default=30.0)
+# WhatsApp's 463 "reachout timelock": how long new-contact sends of that session stay paused.
+WAHA_REACHOUT_PAUSE_HOURS = env.float("WAHA_REACHOUT_PAUSE_HOURS", default=24.0)
+# Seen, typing and a short pause before each message, as WAHA advises against bans.
+WAHA_HUMAN_PACING = env.bool("WAHA_HUMAN_PACING", default=False)
 
 # --- OpenAI -----------------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
@@ -146,6 +154,7 @@ SELLER_MAX_DEFER_HOURS = env.float("SELLER_MAX_DEFER_HOURS", default=72)
 SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
 SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
 SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
+SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
 SELLER_LANGUAGE = env("SELLER_LANGUAGE", default="ru")
 
 # --- HTTP API ---------------------------------------------------------------

@@ -34,7 +34,7 @@ class ShopAdmin(admin.ModelAdmin):
         ("WhatsApp", {"fields": ["waha_session"]}),
         ("Policy (empty: the SELLER_* defaults)", {"fields": [
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
-            "quiet_hours", "delivered_delay_hours"]}),
+            "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
 
 

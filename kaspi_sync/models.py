@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from encrypted_model_fields.fields import EncryptedCharField
 
+from seller import quiet_hours
+
 
 class Shop(models.Model):
     """A Kaspi merchant: its token, its WhatsApp session and its seller policy.
@@ -39,8 +41,10 @@ class Shop(models.Model):
     max_daily_messages = models.PositiveIntegerField(null=True, blank=True)
     cooldown_hours = models.FloatField(null=True, blank=True)
     max_defer_hours = models.FloatField(null=True, blank=True)
-    quiet_hours = models.CharField(max_length=20, null=True, blank=True, help_text='"21:00-09:00"; empty: none')
+    quiet_hours = models.CharField(max_length=20, null=True, blank=True, validators=[quiet_hours.validate],
+                                   help_text='"21:00-09:00" in the shop\'s time zone; "off": none; empty: SELLER_QUIET_HOURS')
     delivered_delay_hours = models.FloatField(null=True, blank=True)
+    post_purchase_delay_hours = models.FloatField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
 

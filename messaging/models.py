@@ -34,6 +34,8 @@ class OutboundMessage(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     reason = models.CharField(max_length=50, blank=True, help_text="Why blocked, failed or cancelled")
     not_before = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while the row holds a place under the cap and cooldown (Redis is rebuilt from these).
+    reserved_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, blank=True)
@@ -97,12 +99,29 @@ class InboundMessage(models.Model):
     """A customer's reply received through the WAHA webhook."""
 
     waha_id = models.CharField(max_length=200, unique=True)
+    sender = models.CharField(max_length=100, blank=True, help_text="WAHA's chat id of the sender (@c.us or @lid)")
     phone = models.CharField(max_length=20, blank=True, db_index=True)
     body = models.TextField(blank=True)
     session = models.CharField(max_length=100, blank=True)
     in_reply_to = models.ForeignKey(OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
     is_opt_out = models.BooleanField(default=False)
     received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+
+
+class SessionPause(models.Model):
+    """A WAHA session that may not start new chats for now (WhatsApp's 463 reachout timelock)."""
+
+    session = models.CharField(max_length=100, unique=True)
+    paused_until = models.DateTimeField()
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-paused_until"]
+
+    def __str__(self):
+        return f"{self.session} paused until {self.paused_until:%Y-%m-%d %H:%M}"

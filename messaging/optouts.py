@@ -1,29 +1,38 @@
-"""Opt-out by reply: keywords in Russian, Kazakh and English, found inside a longer reply too."""
+"""Opt-outs: by reply (keywords in Russian, Kazakh and English, found inside a longer reply
+too), by an operator, or from a CSV file. Phones are stored as E.164."""
 
+import csv
+import io
 import re
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
 from .models import OptOut
+from .phones import normalize_phone
 
+# Whole words or phrases; those marked with a trailing "*" also match longer word forms
+# («тоқтат*»: тоқтату, тоқтатыңыз; «отпис*»: отписаться, отпишите, отписка).
 KEYWORDS = (
-    "стоп", "отписаться", "отписка", "отпишите", "не пишите", "больше не пишите", "не присылайте",
-    "тоқтат", "тоқтату", "жазбаңыз", "жазба",
-    "stop", "unsubscribe", "opt out", "optout",
+    "стоп", "stop", "отпис*", "не пиши*", "не присылай*", "не надо писать", "хватит писать",
+    "тоқтат*", "токтат*", "жазбаңыз", "жазбаныз", "жазба", "жібермеңіз",
+    "unsubscribe", "opt out", "optout",
 )
-RESUBSCRIBE = ("старт", "start", "подписаться")
+RESUBSCRIBE = ("старт", "start", "подписаться", "бастау")
 
 
 def words(text: str) -> str:
     """Lower case, punctuation gone, spacing folded: «Стоп!!» and «  СТОП » read the same."""
-    return " " + re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", (text or "").lower())).strip() + " "
+    text = (text or "").lower().replace("ё", "е")
+    return " " + re.sub(r"\s+", " ", re.sub(r"[^\w\s]|_", " ", text)).strip() + " "
 
 
 def opt_out_keyword(text: str) -> str | None:
     normalized = words(text)
     for keyword in KEYWORDS:
-        if f" {keyword} " in normalized or (len(keyword) > 5 and f" {keyword}" in normalized):
-            return keyword
+        stem = keyword.rstrip("*")
+        if f" {stem} " in normalized or (keyword.endswith("*") and f" {stem}" in normalized):
+            return stem
     return None
 
 
@@ -35,7 +44,46 @@ def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, sh
     """True when this phone had not opted out before."""
     try:
         with transaction.atomic():
-            OptOut.objects.create(phone=phone, keyword=keyword, source=source, shop=shop)
+            OptOut.objects.create(phone=phone, keyword=keyword[:100], source=source, shop=shop)
     except IntegrityError:
         return False
     return True
+
+
+def resubscribe(phone: str) -> bool:
+    """«старт» undoes an opt-out the customer made by reply; one an operator made stays."""
+    return OptOut.objects.filter(phone=phone, source=OptOut.Source.REPLY).delete()[0] > 0
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    existing: int = 0
+    refused: list = field(default_factory=list)  # (line number, what was there)
+
+
+def import_csv(text: str, shop=None) -> ImportResult:
+    """One phone per line, in the first column, in any usual format; a header line is fine.
+    Lines that hold no valid Kazakhstan mobile are reported, not guessed."""
+    result = ImportResult()
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cell = row[0].strip() if row else ""
+        if not cell or (number == 1 and not any(ch.isdigit() for ch in cell)):
+            continue  # blank line or header
+        phone = normalize_phone(cell)
+        if phone is None:
+            result.refused.append((number, cell[:40]))
+        elif record_opt_out(phone, source=OptOut.Source.IMPORT, shop=shop):
+            result.added += 1
+        else:
+            result.existing += 1
+    return result
+
+
+def export_csv(opt_outs) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["phone", "source", "keyword", "shop", "created_at"])
+    for opt_out in opt_outs.select_related("shop"):
+        writer.writerow([opt_out.phone, opt_out.source, opt_out.keyword, opt_out.shop or "", opt_out.created_at.isoformat()])
+    return out.getvalue()

@@ -1,19 +1,23 @@
 """From a written message to the customer's WhatsApp, at most once."""
 
 import logging
+import random
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db.models import F
 from django.utils import timezone
 
-from seller import policy
+from seller import eligibility, policy
 
-from . import outbox, pace
+from . import outbox, pace, session_state
 from .models import OutboundMessage
 from .phones import chat_id, normalize_phone
-from .waha import WahaClient, WahaError
+from .waha import WahaClient, WahaError, WahaReachoutTimelock
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
+MAX_BACKOFF_SECONDS = 15 * 60
 
 
 class SendLater(Exception):
@@ -24,7 +28,7 @@ class SendLater(Exception):
         self.seconds = seconds
 
 
-def send_message(message_id: int):
+def send_message(message_id: int, now=None):
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None:
         return
@@ -32,43 +36,51 @@ def send_message(message_id: int):
         # A run before this one crashed after claiming: the customer may have the message.
         outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note="found sending on redelivery")
         return
-    if message.status != Status.GENERATED:
-        return
-    if not recheck(message):
+    if message.status != Status.GENERATED or not recheck(message, now):
         return
     session = message.shop.session_name
     waha = WahaClient(session)
     phone = normalize_phone(message.phone)
+    chat = chat_id(phone)
+    paused = session_state.paused_until(session, now)
+    if paused and session_state.is_new_contact(phone, exclude_id=message_id):
+        outbox.move(message_id, Status.GENERATED, Status.DEFERRED, note="session paused for new contacts (463)",
+                    not_before=paused)
+        return
     try:
-        if not on_whatsapp(waha, phone):
-            outbox.move(message_id, Status.GENERATED, Status.BLOCKED, note="not on WhatsApp", reason="no_whatsapp")
-            return
+        exists = on_whatsapp(waha, phone)
     except WahaError as exc:
-        raise SendLater(30, str(exc)) from exc
+        OutboundMessage.objects.filter(pk=message_id).update(attempts=F("attempts") + 1)
+        give_up_or_retry(message_id, Status.GENERATED, exc, message.attempts + 1, session)
+        return
+    if not exists:
+        outbox.move(message_id, Status.GENERATED, Status.BLOCKED, note="not on WhatsApp", reason="no_whatsapp")
+        return
     wait = pace.seconds_to_wait(session)
     if wait:
         raise SendLater(wait, "pace")
+    if settings.WAHA_HUMAN_PACING:
+        look_human(waha, chat, message.text)
 
     # Claimed and committed before the request: a crash from here on never sends twice.
-    if not outbox.move(message_id, Status.GENERATED, Status.SENDING, attempts=message.attempts + 1, chat_id=chat_id(phone)):
+    attempts = message.attempts + 1
+    if not outbox.move(message_id, Status.GENERATED, Status.SENDING, attempts=attempts, chat_id=chat):
         return
     try:
-        sent = waha.send_text(chat_id(phone), message.text)
+        sent = waha.send_text(chat, message.text)
     except WahaError as exc:
-        record_failure(message_id, exc)
+        give_up_or_retry(message_id, Status.SENDING, exc, attempts, session)
         return
     outbox.move(message_id, Status.SENDING, Status.SENT, waha_message_id=sent.message_id, sent_at=timezone.now(), last_error="")
 
 
-def recheck(message: OutboundMessage) -> bool:
-    """Re-check the policy at send time: a cancellation or opt-out may have arrived meanwhile."""
-    decision = policy.decide(message)
-    if decision.action == "allow" or decision.reason == "expired":
-        return True  # it was due when written; being slow to send does not expire it
-    if decision.action == "defer":
+def recheck(message: OutboundMessage, now=None) -> bool:
+    """The policy again at send time: a cancellation or an opt-out may have arrived, or the
+    text may be ready inside quiet hours. Being slow to send does not expire a message."""
+    decision = policy.decide(message, now or timezone.now(), at_send=True)
+    if decision.action == "allow":
         return True
-    new_status = Status.CANCELLED if decision.action == "cancel" else Status.BLOCKED
-    outbox.move(message.pk, Status.GENERATED, new_status, note="at send time", reason=decision.reason)
+    eligibility.apply(message.pk, Status.GENERATED, decision, note="at send time")
     return False
 
 
@@ -82,12 +94,34 @@ def on_whatsapp(waha: WahaClient, phone: str) -> bool:
     return known
 
 
-def record_failure(message_id: int, exc: WahaError):
+def look_human(waha: WahaClient, chat: str, text: str):
+    """Seen, typing for a moment in proportion to the text: cosmetic, so failures are ignored."""
+    try:
+        waha.show_typing(chat, min(2 + len(text) / 40, 8) * random.uniform(0.8, 1.2))
+    except WahaError as exc:
+        log.info("typing indicator skipped: %s", exc)
+
+
+def give_up_or_retry(message_id: int, expected: str, exc: WahaError, attempts: int, session: str):
+    """What a WAHA error means for the row: unknown when the request may have left; a pause
+    for new contacts on 463; a retry with backoff while transient attempts remain; else failed."""
+    error = str(exc)[:1000]
     if exc.maybe_sent:
-        outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note=str(exc), last_error=str(exc))
-    elif exc.transient:
+        outbox.move(message_id, expected, Status.UNKNOWN, note=error, last_error=error)
+    elif isinstance(exc, WahaReachoutTimelock):
+        until = session_state.pause(session, error)
+        outbox.move(message_id, expected, Status.DEFERRED, note="reachout timelock (463): session paused",
+                    not_before=until, last_error=error)
+    elif exc.transient and attempts < settings.WAHA_SEND_MAX_ATTEMPTS:
         # WAHA answered with an error: nothing left for WhatsApp, so a retry cannot duplicate.
-        outbox.move(message_id, Status.SENDING, Status.GENERATED, note="will retry", last_error=str(exc))
-        raise SendLater(60, str(exc))
+        if expected == Status.SENDING:
+            outbox.move(message_id, Status.SENDING, Status.GENERATED, note="will retry", last_error=error)
+        raise SendLater(backoff(attempts), error)
     else:
-        outbox.move(message_id, Status.SENDING, Status.FAILED, note=str(exc), reason=exc.reason, last_error=str(exc))
+        reason = exc.reason if not exc.transient else "retries_exhausted"
+        outbox.move(message_id, expected, Status.FAILED, note=error, reason=reason, last_error=error)
+
+
+def backoff(attempts: int) -> float:
+    base = settings.WAHA_RETRY_BACKOFF_SECONDS * 2 ** (attempts - 1)
+    return min(base, MAX_BACKOFF_SECONDS) * random.uniform(1, 1.25)

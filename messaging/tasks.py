@@ -1,21 +1,20 @@
-import logging
-
 from celery import shared_task
 
-from . import outbox, sending
-from .models import OutboundMessage
-
-log = logging.getLogger(__name__)
-MAX_SEND_RETRIES = 50  # pace turns and WAHA outages; a row still unsent then fails visibly
+from . import inbound, sending
 
 
-@shared_task(name="messaging.send_whatsapp", bind=True, max_retries=MAX_SEND_RETRIES)
+@shared_task(name="messaging.send_whatsapp", bind=True, max_retries=None)
 def send_whatsapp(self, message_id: int):
+    # Retries are bounded by the row's own attempts (WAHA_SEND_MAX_ATTEMPTS); pace turns are not errors.
     try:
         sending.send_message(message_id)
     except sending.SendLater as exc:
-        if self.request.retries >= self.max_retries:
-            Status = OutboundMessage.Status
-            outbox.move(message_id, Status.GENERATED, Status.FAILED, note=str(exc), reason="retries_exhausted")
-            return
         raise self.retry(countdown=exc.seconds, exc=exc)
+
+
+@shared_task(name="messaging.process_inbound", bind=True, max_retries=5)
+def process_inbound(self, inbound_id: int):
+    try:
+        inbound.process(inbound_id)
+    except inbound.LidUnavailable as exc:
+        raise self.retry(countdown=30 * 2**self.request.retries, exc=exc)

@@ -13,11 +13,12 @@ log = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def waha_webhook(request):
-    if not webhook.signature_ok(request.body, request.headers.get("X-Webhook-Hmac", "")):
+    headers = request.headers
+    if not webhook.signature_ok(request.body, headers.get("X-Webhook-Hmac", ""), headers.get("X-Webhook-Hmac-Algorithm", "")):
         return JsonResponse({"error": "bad or missing signature"}, status=401)
     try:
-        webhook.handle_event(json.loads(request.body))
+        result = webhook.accept(json.loads(request.body))
     except (ValueError, webhook.BadEvent) as exc:
         log.info("webhook refused: %s", exc)
         return JsonResponse({"error": str(exc)[:200]}, status=400)
-    return JsonResponse({"ok": True})
+    return JsonResponse({"ok": True, "result": result})

@@ -1,6 +1,7 @@
 """The one place that talks to WAHA (WhatsApp HTTP API)."""
 
 import logging
+import time
 from dataclasses import dataclass
 
 import requests
@@ -103,6 +104,14 @@ class WahaClient:
         except ValueError:
             message_id = ""  # sent (2xx) but unreadable: keep the send, lose only the id
         return SentMessage(message_id=message_id, chat_id=chat_id)
+
+    def show_typing(self, chat_id: str, seconds: float):
+        """Seen, typing for a while, then stop: what a person does before answering."""
+        body = {"session": self.session_name, "chatId": chat_id}
+        self.request("POST", "/api/sendSeen", json=body)
+        self.request("POST", "/api/startTyping", json=body)
+        time.sleep(seconds)
+        self.request("POST", "/api/stopTyping", json=body)
 
     def number_exists(self, phone_digits: str) -> bool:
         response = self.request("GET", "/api/contacts/check-exists", params={"phone": phone_digits, "session": self.session_name})

@@ -1,4 +1,5 @@
-"""WAHA's webhook: signed events about replies and delivery."""
+"""WAHA's webhook: signed events about replies and delivery. Answered fast: a reply is stored
+and handed to a task (`messaging.inbound`); an ack is one conditional update."""
 
 import hashlib
 import hmac
@@ -8,95 +9,105 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import optouts, outbox
+from config import redis
+
+from . import outbox
 from .models import InboundMessage, OutboundMessage
-from .phones import chat_id, normalize_phone
-from .waha import WahaClient, WahaError, raw_id
+from .phones import normalize_phone
+from .waha import raw_id
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
-CONFIRMATION = "Вы отписаны от сообщений магазина. / Сіз хабарламалардан бас тарттыңыз. / You are unsubscribed."
+SEEN_SECONDS = 3 * 24 * 3600  # WAHA retries for minutes; a repeat after days is not a retry
+IGNORED_EVENTS = ("session.status", "message.any", "message.reaction", "message.revoked", "message.edited",
+                  "presence.update", "chat.archive", "call.received", "call.accepted", "call.rejected")
+PEOPLE = ("@c.us", "@s.whatsapp.net", "@lid")
 
 
 class BadEvent(Exception):
     """The event is malformed or unknown: 400, nothing changes."""
 
 
-def signature_ok(raw_body: bytes, signature: str) -> bool:
+def signature_ok(raw_body: bytes, signature: str, algorithm: str = "") -> bool:
     key = settings.WAHA_WEBHOOK_HMAC_KEY
     if not key:
         return settings.DEBUG  # unsigned webhooks are accepted only in development
+    if algorithm and algorithm.lower() != "sha512":
+        return False
     expected = hmac.new(key.encode(), raw_body, hashlib.sha512).hexdigest()
     return hmac.compare_digest(expected, (signature or "").strip().lower())
 
 
-def handle_event(event: dict):
-    if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
-        raise BadEvent("no payload")
-    kind = event.get("event")
-    if kind == "message":
-        handle_incoming(event["payload"], event.get("session") or settings.WAHA_SESSION)
-    elif kind in ("message.ack", "message.ack.group"):
-        handle_ack(event["payload"])
-    elif kind in ("session.status", "message.any", "presence.update", "message.reaction"):
-        pass  # known, nothing to do
-    else:
+def accept(event) -> str:
+    """Handle one event once: "ok", "duplicate" or "ignored"; BadEvent when malformed."""
+    if not isinstance(event, dict) or not isinstance(event.get("payload"), dict) or not isinstance(event.get("event"), str):
+        raise BadEvent("not a WAHA event: event and payload are required")
+    kind, payload = event["event"], event["payload"]
+    if kind not in ("message", "message.ack") and kind not in IGNORED_EVENTS:
         raise BadEvent(f"unknown event {kind!r}")
+    if kind == "message":
+        check_message_payload(payload)
+    elif kind == "message.ack":
+        check_ack_payload(payload)
+    envelope_id = event.get("id")
+    seen_key = redis.key("webhook-seen", envelope_id) if isinstance(envelope_id, str) and envelope_id else None
+    if seen_key and not redis.client().set(seen_key, "1", nx=True, ex=SEEN_SECONDS):
+        return "duplicate"
+    try:
+        if kind == "message":
+            return store_incoming(payload, str(event.get("session") or settings.WAHA_SESSION))
+        if kind == "message.ack":
+            return handle_ack(payload)
+        return "ignored"
+    except Exception:
+        if seen_key:
+            redis.client().delete(seen_key)  # not handled: WAHA's retry must get through
+        raise
 
 
-def sender_phone(payload: dict, session: str) -> str | None:
-    sender = str(payload.get("from") or "")
-    if sender.endswith("@lid"):
-        try:
-            return normalize_phone(WahaClient(session).phone_for_lid(sender))
-        except WahaError:
-            log.warning("could not map a lid sender to a phone")
-            return None
-    if sender.endswith("@c.us") or sender.endswith("@s.whatsapp.net"):
-        return normalize_phone(sender.split("@")[0])
-    return None  # groups, channels, status broadcasts
-
-
-def handle_incoming(payload: dict, session: str):
-    if payload.get("fromMe"):
-        return
-    waha_id = str(payload.get("id") or "")
-    if not waha_id:
+def check_message_payload(payload: dict):
+    if not isinstance(payload.get("id"), str) or not payload["id"]:
         raise BadEvent("message without id")
-    phone = sender_phone(payload, session)
-    if phone is None:
-        return
-    body = str(payload.get("body") or "")
-    keyword = optouts.opt_out_keyword(body)
-    last = OutboundMessage.objects.filter(phone=phone, sent_at__isnull=False).order_by("-sent_at").first()
+    if not isinstance(payload.get("from"), str) or not payload["from"]:
+        raise BadEvent("message without sender")
+    if not isinstance(payload.get("body") or "", str):
+        raise BadEvent("message body is not text")
+
+
+def check_ack_payload(payload: dict):
+    if not isinstance(payload.get("id"), str) or not payload["id"]:
+        raise BadEvent("ack without id")
+    if not isinstance(payload.get("ack"), int) or isinstance(payload.get("ack"), bool):
+        raise BadEvent("ack without level")
+
+
+def store_incoming(payload: dict, session: str) -> str:
+    """Keep the reply (once per WAHA message id) and leave the rest to a task."""
+    sender = payload["from"]
+    if payload.get("fromMe") or not sender.endswith(PEOPLE):
+        return "ignored"  # our own messages, groups, channels, status broadcasts
+    phone = "" if sender.endswith("@lid") else normalize_phone(sender.split("@")[0]) or ""
     with transaction.atomic():
         inbound, created = InboundMessage.objects.get_or_create(
-            waha_id=waha_id,
-            defaults={"phone": phone, "body": body[:4000], "session": session, "in_reply_to": last, "is_opt_out": bool(keyword)},
+            waha_id=payload["id"],
+            defaults={"sender": sender[:100], "phone": phone, "body": (payload.get("body") or "")[:4000], "session": session},
         )
         if not created:
-            return  # a repeated delivery of the same event
-        if last and not last.replied_at:
-            OutboundMessage.objects.filter(pk=last.pk).update(replied_at=timezone.now())
-        newly = keyword and optouts.record_opt_out(phone, keyword, shop=last.shop if last else None)
-    if newly:
-        log.info("opt-out recorded from a reply (%s)", keyword)
-        try:
-            WahaClient(session).send_text(chat_id(phone), CONFIRMATION)
-        except WahaError as exc:
-            log.warning("opt-out confirmation not sent: %s", exc)
+            return "duplicate"
+        from .tasks import process_inbound
+
+        transaction.on_commit(lambda: process_inbound.delay(inbound.pk))
+    return "ok"
 
 
-def handle_ack(payload: dict):
-    ack = payload.get("ack")
-    message_id = str(payload.get("id") or "")
-    if not message_id or not isinstance(ack, int):
-        raise BadEvent("ack without id or level")
-    row = OutboundMessage.objects.filter(waha_message_id__endswith=raw_id(message_id)).first()
-    if row is None:
-        return
+def handle_ack(payload: dict) -> str:
+    ack = payload["ack"]
+    row = OutboundMessage.objects.filter(waha_message_id__endswith=raw_id(payload["id"])).only("pk").first()
+    if row is None or ack < 2:
+        return "ignored"
     now = timezone.now()
     if ack >= 3:
         outbox.move(row.pk, (Status.SENT, Status.DELIVERED, Status.UNKNOWN), Status.READ, note="read", read_at=now)
-    elif ack == 2:
+    else:
         outbox.move(row.pk, (Status.SENT, Status.UNKNOWN), Status.DELIVERED, note="delivered", delivered_at=now)
+    return "ok"

@@ -1,34 +1,58 @@
-"""Apply the policy's decision to an outbox row."""
+"""Apply the policy's decision to an outbox row, reserving its place under the caps."""
+
+import logging
 
 from django.utils import timezone
 
 from messaging import outbox
 from messaging.models import OutboundMessage
 
-from . import policy
+from . import limits, policy
 
+log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 
 
 def check_message(message_id: int, now=None) -> bool:
-    """True when the row may go on to be written now."""
+    """True when the row may go on to be written now (its place under the caps is reserved)."""
+    now = now or timezone.now()
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None or message.status != Status.PENDING:
         return False
-    decision = policy.decide(message, now or timezone.now())
+    decision = policy.decide(message, now)
     if decision.action == "allow":
-        return True
-    if decision.action == "defer":
-        outbox.move(message_id, Status.PENDING, Status.DEFERRED, note=decision.reason, not_before=decision.not_before)
-    elif decision.action == "cancel":
-        outbox.move(message_id, Status.PENDING, Status.CANCELLED, note=decision.reason, reason=decision.reason)
-    else:
-        outbox.move(message_id, Status.PENDING, Status.BLOCKED, note=decision.reason, reason=decision.reason)
+        # Written before the script runs, so a rebuild after a Redis flush counts this row.
+        if not OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING).update(reserved_at=now):
+            return False
+        decision = policy.after_limits(message, limits.reserve(message, now))
+        if decision.action == "allow":
+            if OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING, reserved_at__isnull=False).exists():
+                return True
+            limits.release(message.shop_id, message.phone, message_id, now)  # cancelled meanwhile
+            return False
+    apply(message_id, Status.PENDING, decision)
     return False
 
 
+def apply(message_id: int, expected, decision: policy.Decision, note: str = "") -> bool:
+    """Move the row as a defer, block or cancel decision says; a block or cancel gives its
+    reserved place back (outbox.move does), a defer before writing does too."""
+    note = f"{decision.reason} {note}".strip()
+    if decision.action == "defer":
+        fields = {"reserved_at": None} if expected == Status.PENDING else {}
+        return outbox.move(message_id, expected, Status.DEFERRED, note=note, not_before=decision.not_before, **fields)
+    new_status = Status.CANCELLED if decision.action == "cancel" else Status.BLOCKED
+    return outbox.move(message_id, expected, new_status, note=note, reason=decision.reason)
+
+
 def release_due(now=None) -> list[int]:
-    """Deferred rows whose time has come go back to pending; returns their ids."""
+    """Deferred rows whose time has come go back to where they were: pending, or generated
+    when they were deferred at send time (their text is kept). Returns their ids."""
     now = now or timezone.now()
-    due = OutboundMessage.objects.filter(status=Status.DEFERRED, not_before__lte=now).values_list("pk", flat=True)
-    return [message_id for message_id in due[:1000] if outbox.move(message_id, Status.DEFERRED, Status.PENDING, note="due")]
+    due = OutboundMessage.objects.filter(status=Status.DEFERRED, not_before__lte=now).values_list("pk", "text")
+    released = []
+    for message_id, text in due[:1000]:
+        back_to = Status.GENERATED if text else Status.PENDING
+        if outbox.move(message_id, Status.DEFERRED, back_to, note="due"):
+            released.append(message_id)
+    return released

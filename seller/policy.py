@@ -1,4 +1,8 @@
-"""May this message be written and sent now? The rules that keep the seller from spamming."""
+"""May this message be written and sent now? The rules that keep the seller from spamming.
+
+`decide` reads the database and the clock only; the cap and the cooldown are counted in Redis
+(`seller.limits`) and turned into a decision by `after_limits`.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,6 +12,9 @@ from django.utils import timezone
 from kaspi_sync.models import Order
 from messaging.models import OptOut, OutboundMessage, Trigger
 from messaging.phones import normalize_phone
+
+from . import quiet_hours
+from .limits import Outcome
 
 
 @dataclass(frozen=True)
@@ -20,9 +27,11 @@ class Decision:
 
 
 ALLOW = Decision("allow")
+DELAY_SETTING = {Trigger.POST_PURCHASE: "post_purchase_delay_hours", Trigger.ORDER_DELIVERED: "delivered_delay_hours"}
 
 
-def decide(message: OutboundMessage, now: datetime | None = None) -> Decision:
+def decide(message: OutboundMessage, now: datetime | None = None, at_send: bool = False) -> Decision:
+    """At send time (`at_send`) a message that was due when written does not expire."""
     now = now or timezone.now()
     order, shop = message.order, message.shop
     if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
@@ -34,18 +43,42 @@ def decide(message: OutboundMessage, now: datetime | None = None) -> Decision:
         return Decision("block", "invalid_phone")
     if OptOut.objects.filter(phone=phone).exists():
         return Decision("block", "opt_out")
-    due = due_time(message)
-    if now - due > timedelta(hours=shop.setting("max_defer_hours")):
+    if not at_send and now > expiry(message):
         return Decision("block", "expired")
+    due = due_time(message)
     if due > now:
-        return Decision("defer", "delay", not_before=due)
+        return defer(message, due, "delay", at_send)
+    quiet_end = quiet_hours.window_end(shop.setting("quiet_hours"), shop.tz_name, now)
+    if quiet_end:
+        return defer(message, quiet_end, "quiet_hours", at_send)
     return ALLOW
+
+
+def after_limits(message: OutboundMessage, outcome: Outcome) -> Decision:
+    if outcome.allowed:
+        return ALLOW
+    if outcome.result == "cap":
+        return Decision("block", "cap")
+    return defer(message, outcome.until, "cooldown" if outcome.result == "cooldown" else "daily_cap")
+
+
+def defer(message: OutboundMessage, until: datetime, reason: str, at_send: bool = False) -> Decision:
+    """Wait until `until`, unless the message would be stale by then."""
+    if not at_send and until > expiry(message):
+        return Decision("block", "expired")
+    return Decision("defer", reason, not_before=until)
 
 
 def due_time(message: OutboundMessage) -> datetime:
     """When the trigger's event happened, plus the trigger's delay."""
     order = message.order
     if message.trigger == Trigger.ORDER_DELIVERED:
-        delivered = order.delivered_at or message.created_at
-        return delivered + timedelta(hours=message.shop.setting("delivered_delay_hours"))
-    return order.created_at_kaspi
+        happened = order.delivered_at or message.created_at
+    else:
+        happened = order.created_at_kaspi
+    return happened + timedelta(hours=message.shop.setting(DELAY_SETTING[message.trigger]))
+
+
+def expiry(message: OutboundMessage) -> datetime:
+    """A message not sent by then is stale: thanks for an order of last week read as spam."""
+    return due_time(message) + timedelta(hours=message.shop.setting("max_defer_hours"))

@@ -1,0 +1,46 @@
+"""WAHA sessions paused by WhatsApp's 463 "reachout timelock": while paused, a session may
+still answer people it has talked to, but must not start new chats. Kept in the database so
+operators see it in admin and the status endpoint can report it."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import InboundMessage, OutboundMessage, SessionPause
+
+log = logging.getLogger(__name__)
+Status = OutboundMessage.Status
+REACHED = (Status.SENT, Status.DELIVERED, Status.READ, Status.UNKNOWN)
+
+
+def pause(session: str, reason: str, now: datetime | None = None) -> datetime:
+    until = (now or timezone.now()) + timedelta(hours=settings.WAHA_REACHOUT_PAUSE_HOURS)
+    SessionPause.objects.update_or_create(session=session, defaults={"paused_until": until, "reason": reason[:300]})
+    log.warning("WAHA session %s paused for new contacts until %s: %s", session, until.isoformat(), reason)
+    return until
+
+
+def paused_until(session: str, now: datetime | None = None) -> datetime | None:
+    pause = SessionPause.objects.filter(session=session, paused_until__gt=now or timezone.now()).first()
+    return pause.paused_until if pause else None
+
+
+def resume(session: str) -> int:
+    return SessionPause.objects.filter(session=session).delete()[0]
+
+
+def paused_sessions(now: datetime | None = None) -> list[dict]:
+    """For the status endpoint: [{session, paused_until, reason}] of sessions paused now."""
+    return list(
+        SessionPause.objects.filter(paused_until__gt=now or timezone.now())
+        .order_by("session")
+        .values("session", "paused_until", "reason")
+    )
+
+
+def is_new_contact(phone: str, exclude_id: int | None = None) -> bool:
+    """Nobody has written to or heard from this phone yet: a first message starts a new chat."""
+    reached = OutboundMessage.objects.filter(phone=phone, status__in=REACHED).exclude(pk=exclude_id).exists()
+    return not reached and not InboundMessage.objects.filter(phone=phone).exists()

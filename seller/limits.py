@@ -1,0 +1,142 @@
+"""The cap and the cooldown, checked and reserved in one Redis Lua script, so many workers
+racing on one customer never overshoot.
+
+Redis is a cache of the outbox: each reserved row carries `reserved_at` in the database.
+When Redis has lost a key (restart, flush, expiry) the script says so, and the caller
+rebuilds it from those rows before deciding. The row's `reserved_at` is written before the
+script runs, so a rebuild never misses a reservation in flight (at worst it counts one that
+is about to be refused, which errs on the side of sending less).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from config import redis
+from kaspi_sync.models import Shop
+from messaging.models import OutboundMessage
+
+# KEYS: 1 the customer's reservations (zset id -> ms), 2 its "built" marker,
+#       3 the shop's reservations of the day (zset), 4 its marker.
+# ARGV: 1 message id, 2 now ms, 3 cap window ms, 4 max per customer, 5 cooldown ms,
+#       6 max per shop per day, 7 customer ttl ms, 8 day ttl ms, 9 "1" when rebuild data follows,
+#       10 n, then n (id, ms) pairs for the customer, then (id, ms) pairs for the day.
+RESERVE = """
+local id, now = ARGV[1], tonumber(ARGV[2])
+if ARGV[9] == '1' then
+  local n = tonumber(ARGV[10])
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('DEL', KEYS[1])
+    for i = 0, n - 1 do redis.call('ZADD', KEYS[1], ARGV[12 + 2 * i], ARGV[11 + 2 * i]) end
+    redis.call('SET', KEYS[2], '1', 'PX', ARGV[7])
+  end
+  if redis.call('EXISTS', KEYS[4]) == 0 then
+    redis.call('DEL', KEYS[3])
+    for i = 11 + 2 * n, #ARGV, 2 do redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i]) end
+    redis.call('SET', KEYS[4], '1', 'PX', ARGV[8])
+  end
+end
+if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
+  return {'rebuild'}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
+if redis.call('ZSCORE', KEYS[1], id) then
+  return {'ok'}  -- reserved by an earlier run of this same check
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  return {'cap'}
+end
+local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if last[2] and now - tonumber(last[2]) < tonumber(ARGV[5]) then
+  return {'cooldown', tostring(tonumber(last[2]) + tonumber(ARGV[5]))}
+end
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
+  return {'daily'}
+end
+redis.call('ZADD', KEYS[1], now, id)
+redis.call('ZADD', KEYS[3], now, id)
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], i <= 2 and ARGV[7] or ARGV[8]) end
+return {'ok'}
+"""
+
+RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`ok`, `cap`, `cooldown` (then `until`) or `daily` (then `until`: the shop's next day)."""
+
+    result: str
+    until: datetime | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.result == "ok"
+
+
+def customer_keys(shop_id: int, phone: str) -> tuple[str, str]:
+    name = redis.key("limits", "customer", shop_id, phone.lstrip("+"))
+    return name, name + ":built"
+
+
+def day_keys(shop_id: int, day: str) -> tuple[str, str]:
+    name = redis.key("limits", "day", shop_id, day)
+    return name, name + ":built"
+
+
+def local_day(shop, moment: datetime) -> datetime:
+    """Midnight of `moment`'s day in the shop's time zone."""
+    local = moment.astimezone(ZoneInfo(shop.tz_name))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def reserve(message: OutboundMessage, now: datetime) -> Outcome:
+    """Take a place for this row under the customer's cap and cooldown and the shop's daily
+    cap, or say why not. Call it after writing the row's `reserved_at`."""
+    shop = message.shop
+    window = timedelta(days=shop.setting("cap_window_days"))
+    day = local_day(shop, now)
+    keys = [*customer_keys(shop.pk, message.phone), *day_keys(shop.pk, day.strftime("%Y%m%d"))]
+    args = [
+        message.pk, ms(now), int(window.total_seconds() * 1000), shop.setting("max_messages"),
+        int(shop.setting("cooldown_hours") * 3600 * 1000), shop.setting("max_daily_messages"),
+        int(window.total_seconds() * 1000) + 3_600_000, 2 * 86_400_000,
+    ]
+    script = redis.client().register_script(RESERVE)
+    answer = script(keys=keys, args=[*args, "0"])
+    if answer[0] == "rebuild":
+        answer = script(keys=keys, args=[*args, "1", *rebuild_data(message, now, window, day)])
+    if answer[0] == "cooldown":
+        return Outcome("cooldown", datetime.fromtimestamp(int(answer[1]) / 1000, tz=timezone.utc))
+    if answer[0] == "daily":
+        return Outcome("daily", day + timedelta(days=1))
+    return Outcome(answer[0])
+
+
+def rebuild_data(message: OutboundMessage, now: datetime, window: timedelta, day: datetime) -> list:
+    """The outbox's reservations, as the script's arguments (the row itself left out)."""
+    others = OutboundMessage.objects.filter(shop_id=message.shop_id, reserved_at__isnull=False).exclude(pk=message.pk)
+    customer = others.filter(phone=message.phone, reserved_at__gte=now - window).values_list("pk", "reserved_at")
+    today = others.filter(reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1)).values_list("pk", "reserved_at")
+    customer, today = list(customer), list(today)
+    flat = [len(customer)]
+    for pk, at in customer + today:
+        flat += [pk, ms(at)]
+    return flat
+
+
+def release(shop_id: int, phone: str, message_id: int, reserved_at: datetime):
+    """Give a row's place back: it ended without reaching the customer."""
+    shop = Shop.objects.get(pk=shop_id)
+    day = local_day(shop, reserved_at).strftime("%Y%m%d")
+    redis.client().register_script(RELEASE)(
+        keys=[customer_keys(shop_id, phone)[0], day_keys(shop_id, day)[0]], args=[message_id]
+    )
