@@ -2,6 +2,7 @@
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 
 from messaging import outbox
@@ -21,15 +22,14 @@ def check_message(message_id: int, now=None) -> bool:
         return False
     decision = policy.decide(message, now)
     if decision.action == "allow":
-        # Written before the script runs, so a rebuild after a Redis flush counts this row.
-        if not OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING).update(reserved_at=now):
-            return False
-        decision = policy.after_limits(message, limits.reserve(message, now))
-        if decision.action == "allow":
-            if OutboundMessage.objects.filter(pk=message_id, status=Status.PENDING, reserved_at__isnull=False).exists():
+        with transaction.atomic():
+            limits.lock_customer(message.shop_id, message.phone)
+            if not OutboundMessage.objects.select_for_update().filter(pk=message_id, status=Status.PENDING).exists():
+                return False  # moved meanwhile (cancelled, or another run decided)
+            decision = policy.after_limits(message, limits.reserve(message, now))
+            if decision.action == "allow":
+                OutboundMessage.objects.filter(pk=message_id).update(reserved_at=now)
                 return True
-            limits.release(message.shop_id, message.phone, message_id, now)  # cancelled meanwhile
-            return False
     apply(message_id, Status.PENDING, decision)
     return False
 

@@ -3,14 +3,18 @@ racing on one customer never overshoot.
 
 Redis is a cache of the outbox: each reserved row carries `reserved_at` in the database.
 When Redis has lost a key (restart, flush, expiry) the script says so, and the caller
-rebuilds it from those rows before deciding. The row's `reserved_at` is written before the
-script runs, so a rebuild never misses a reservation in flight (at worst it counts one that
-is about to be refused, which errs on the side of sending less).
+rebuilds it from those rows before deciding. So that a rebuild sees every reservation of the
+customer, `reserve` runs inside a transaction holding a per-customer lock (`lock_customer`)
+that is released only once the row's `reserved_at` is committed.
 """
+
+import hashlib
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
+
+from django.db import connection
 
 from config import redis
 from kaspi_sync.models import Shop
@@ -47,7 +51,7 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return {'cap'}
 end
 local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if last[2] and now - tonumber(last[2]) < tonumber(ARGV[5]) then
+if last[2] and tonumber(ARGV[5]) > 0 and now - tonumber(last[2]) < tonumber(ARGV[5]) then
   return {'cooldown', tostring(tonumber(last[2]) + tonumber(ARGV[5]))}
 end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
@@ -98,9 +102,18 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def lock_customer(shop_id: int, phone: str):
+    """Within a transaction: one check at a time per customer (PostgreSQL advisory lock).
+    SQLite, for a local try, runs one write transaction at a time anyway."""
+    if connection.vendor == "postgresql":
+        digest = hashlib.blake2b(f"{shop_id}:{phone}".encode(), digest_size=8).digest()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
 def reserve(message: OutboundMessage, now: datetime) -> Outcome:
     """Take a place for this row under the customer's cap and cooldown and the shop's daily
-    cap, or say why not. Call it after writing the row's `reserved_at`."""
+    cap, or say why not. Call it holding `lock_customer`, and commit `reserved_at` after it."""
     shop = message.shop
     window = timedelta(days=shop.setting("cap_window_days"))
     day = local_day(shop, now)
