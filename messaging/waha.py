@@ -81,7 +81,7 @@ class WahaClient:
             return response
         detail = response.text[:300]
         if response.status_code == 500 and "463" in detail:
-            raise WahaReachoutTimelock(f"{method} {path}: reachout timelock")
+            raise WahaReachoutTimelock(f"{method} {path}: HTTP 500: {detail}")
         if response.status_code in (422, 429) or response.status_code >= 500:
             raise WahaTransientError(f"{method} {path}: HTTP {response.status_code}: {detail}")
         error = WahaError(f"{method} {path}: HTTP {response.status_code}: {detail}")

@@ -231,6 +231,12 @@ def sent_html(state, request):
     return Response(page, 200, content_type="text/html; charset=utf-8")
 
 
+def chat_actions(state, request):
+    chat_id = request.args.get("chat_id")
+    with state.lock:
+        return ok([dict(a) for a in state.chat_actions if chat_id in (None, a["chatId"])])
+
+
 def set_webhook(state, request):
     body = _body(request)
     with state.lock:
@@ -299,6 +305,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/waha/faults", waha_faults, ["POST"]),
     ("/_sandbox/waha/sent", sent, ["GET"]),
     ("/_sandbox/waha/sent.html", sent_html, ["GET"]),
+    ("/_sandbox/waha/actions", chat_actions, ["GET"]),
     ("/_sandbox/waha/webhook", set_webhook, ["POST"]),
     ("/_sandbox/waha/inbound", inbound, ["POST"]),
     ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),

@@ -119,7 +119,7 @@ class State:
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
             self.sessions = {}
             self.set_session("default", "WORKING", "GOWS")
-            self.sent, self.webhooks = [], []
+            self.sent, self.webhooks, self.chat_actions = [], [], []
             self.waha_faults, self.waha_delay = deque(), 0
             self.not_on_whatsapp, self.lids = set(), {}
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []

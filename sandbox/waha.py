@@ -171,14 +171,19 @@ def check_exists(state, request):
     return reply({"numberExists": True, "chatId": f"{number}@c.us"})
 
 
-def _chat_action(result):
+def _chat_action(name, result):
     @endpoint
     def view(state, request):
         body, problems = _chat_request(request, "session", "chatId")
         if problems:
             return bad_request(problems)
         with state.lock:
-            return _refusal(state, body["session"]) or reply(result, 201)
+            refusal = _refusal(state, body["session"])
+            if refusal:
+                return refusal
+            state.chat_actions.append({"action": name, "chatId": body["chatId"], "session": body["session"],
+                                       "timestamp": time.time()})
+            return reply(result, 201)
     return view
 
 
@@ -212,9 +217,9 @@ RULES = [
     Rule(f"{PREFIX}/api/sessions", endpoint=list_sessions, methods=["GET"]),
     Rule(f"{PREFIX}/api/sessions/<name>", endpoint=get_session, methods=["GET"]),
     Rule(f"{PREFIX}/api/sendText", endpoint=send_text, methods=["POST"]),
-    Rule(f"{PREFIX}/api/sendSeen", endpoint=_chat_action({}), methods=["POST"]),
-    Rule(f"{PREFIX}/api/startTyping", endpoint=_chat_action({"result": True}), methods=["POST"]),
-    Rule(f"{PREFIX}/api/stopTyping", endpoint=_chat_action({"result": True}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/sendSeen", endpoint=_chat_action("sendSeen", {}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/startTyping", endpoint=_chat_action("startTyping", {"result": True}), methods=["POST"]),
+    Rule(f"{PREFIX}/api/stopTyping", endpoint=_chat_action("stopTyping", {"result": True}), methods=["POST"]),
     Rule(f"{PREFIX}/api/contacts/check-exists", endpoint=check_exists, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/pn/<phone>", endpoint=phone_to_lid, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/<lid>", endpoint=lid_to_phone, methods=["GET"]),
