@@ -1,7 +1,5 @@
 """Apply the policy's decision to an outbox row, reserving its place under the caps."""
 
-import logging
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,7 +8,6 @@ from messaging.models import OutboundMessage
 
 from . import limits, policy
 
-log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 
 

@@ -132,7 +132,7 @@ class TestReachoutTimelock:
 
 
 class TestRecheckAtSendTime:
-    def test_an_opt_out_that_arrived_meanwhile_stops_the_message(self, sandbox, written, make_message,
+    def test_an_opt_out_that_arrived_meanwhile_stops_the_message(self, sandbox, written,
                                                                  django_capture_on_commit_callbacks):
         message = written()
         OptOut.objects.create(phone="+77011234567")
