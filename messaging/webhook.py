@@ -19,7 +19,8 @@ from .waha import raw_id
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 SEEN_SECONDS = 3 * 24 * 3600  # WAHA retries for minutes; a repeat after days is not a retry
-IGNORED_EVENTS = ("session.status", "message.any", "message.ack.group", "message.reaction", "message.revoked", "message.edited",
+IGNORED_EVENTS = ("session.status", "message.any", "message.ack.group", "message.reaction", "message.revoked",
+                  "message.edited",
                   "presence.update", "chat.archive", "call.received", "call.accepted", "call.rejected")
 PEOPLE = ("@c.us", "@s.whatsapp.net", "@lid")
 
