@@ -89,4 +89,6 @@ def render(template: str, data: dict) -> str:
 
 
 def shorten(name: str, limit: int = 60) -> str:
+    """The name's first sentence (titles rarely have two; injected text often follows one)."""
+    name = name.split(". ")[0]
     return name if len(name) <= limit else name[:limit].rsplit(" ", 1)[0]

@@ -9,7 +9,7 @@ NOT_A_NAME = re.compile(r"[^\w\s'’-]|\d|_")
 def plain(value, limit: int = 80) -> str:
     """One line of plain words: no links, no braces, brackets or tags, at most `limit` characters
     (cut at a word boundary)."""
-    text = LINK.sub(" ", str(value or ""))
+    text = LINK.sub(" ", re.sub(r"<[^>]*>", " ", str(value or "")))
     text = re.sub(r"[{}<>\[\]`*_~|\\]", " ", text)
     text = re.sub(r"\s+", " ", text).strip(" ,.;:-")
     if len(text) > limit:
