@@ -2,7 +2,7 @@
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import openai
 from django.conf import settings
@@ -22,7 +22,7 @@ class Written:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     generation_ms: int | None = None
-    rejected_reply: str = field(default="", compare=False)  # what the model said, when it was not sent
+    rejected_reply: str = ""  # what the model said, when it was not sent (shown in the preview)
 
 
 def client() -> openai.OpenAI:

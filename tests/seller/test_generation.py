@@ -7,6 +7,7 @@ import re
 import pytest
 
 from kaspi_sync.models import Product
+from seller.generation import tidy
 
 from .helpers import POWER_BANK, is_kazakh, write
 
@@ -228,3 +229,11 @@ def test_the_shops_own_fallback_template_is_used(sandbox, shop, settings, place_
 
     assert row.text == (f"Жанар, как вам JBL Tune 520BT черный? Заказ {order.code}. "
                         f"Отзыв: {review_link(order)}")
+
+
+def test_a_review_request_that_left_out_the_review_link_gets_it_from_the_system():
+    data = {"trigger": "ORDER_DELIVERED", "review_link": "https://kaspi.kz/shop/review/productreview?orderCode=1"}
+    assert tidy(' "Как вам покупка? Оставьте отзыв на Kaspi." ', data) == (
+        "Как вам покупка? Оставьте отзыв на Kaspi.\nhttps://kaspi.kz/shop/review/productreview?orderCode=1")
+    assert tidy("Отзыв: https://kaspi.kz/shop/review/productreview?orderCode=1", data).count("https://") == 1
+    assert tidy("Спасибо за заказ!", {"trigger": "POST_PURCHASE"}) == "Спасибо за заказ!"
