@@ -1,5 +1,6 @@
 """Ask the model for the message; on any failure or unsafe reply use the fallback template."""
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -26,12 +27,15 @@ class Written:
 
 
 def client() -> openai.OpenAI:
-    return openai.OpenAI(
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL,
-        timeout=settings.OPENAI_TIMEOUT,
-        max_retries=settings.OPENAI_MAX_RETRIES,  # the SDK retries 429, 5xx, timeouts and lost connections, with backoff
-    )
+    return cached_client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.OPENAI_TIMEOUT,
+                         settings.OPENAI_MAX_RETRIES)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_client(api_key, base_url, timeout, max_retries) -> openai.OpenAI:
+    # One client per configuration, shared by the llm worker's threads: it keeps its connections open.
+    # The SDK retries 429, 5xx, timeouts and lost connections itself, with backoff, `max_retries` times.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
 
 
 def write(message) -> Written:
