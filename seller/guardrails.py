@@ -9,11 +9,13 @@ the shop's reputation.
 
 import re
 
+from .sanitize import TLDS
+
 MAX_LENGTH = 500  # WhatsApp-short, links included
 
 URL = re.compile(
     r"(?i)\b(?:https?://|www\.)[^\s<>\"'«»]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:kz|com|ru|net|org|io|me|ly|xyz|info|biz|site|app|shop|online|store|link)\b(?:/[^\s<>\"'«»]*)?"
+    rf"|\b(?:[a-z0-9-]+\.)+(?:{TLDS})\b(?:/[^\s<>\"'«»]*)?"
 )
 LINK_TAIL = ".,!?;:)"
 PHONE = re.compile(r"(?:\+?\d[\s\-()]*){10,}")

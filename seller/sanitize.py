@@ -2,7 +2,9 @@
 
 import re
 
-LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:kz|com|ru|net|org|io|me|ly|xyz|info|biz|site)\b/?\S*")
+# Top-level domains that make a bare "word.kz" a link WhatsApp would open.
+TLDS = "kz|com|ru|net|org|io|me|ly|xyz|info|biz|site|app|shop|online|store|link"
+LINK = re.compile(rf"(?i)\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:{TLDS})\b/?\S*")
 NOT_A_NAME = re.compile(r"[^\w\s'’-]|\d|_")
 
 
