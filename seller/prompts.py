@@ -94,5 +94,5 @@ def chat_messages(data: dict, voice: str) -> list[dict]:
         goal=GOALS[data["trigger"]],
         voice=voice.strip()[:1000] or "friendly and brief",  # the merchant's own words: trusted
     )
-    user = "<data>\n" + json.dumps(data, ensure_ascii=False, indent=1) + "\n</data>\nWrite the message."
+    user = "<data>\n" + json.dumps(data, ensure_ascii=False) + "\n</data>\nWrite the message."
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
