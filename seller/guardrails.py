@@ -64,7 +64,7 @@ def problems(text: str, data: dict) -> list[str]:
     checks = [
         ("phone", PHONE.search(own)),
         ("placeholder", PLACEHOLDER.search(text)),
-        ("markup", MARKUP.search(own)),
+        ("markup", MARKUP.search(URL.sub(" ", text))),  # data is cleaned of markup: it counts even around names
         ("refusal", REFUSAL.search(own)),
         ("price", PRICE.search(own)),
         ("discount", DISCOUNT.search(own)),

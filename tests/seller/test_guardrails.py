@@ -51,6 +51,7 @@ def test_the_stand_ins_plain_replies_pass_for_every_catalogue_item(language, tri
     ("**Спасибо за заказ!** " + GOOD_RU, "markup"),
     ("<p>" + GOOD_RU + "</p>", "markup"),
     ("Спасибо за *ваш* заказ, Айгерим!", "markup"),
+    ("Спасибо за заказ в *Tech Store Almaty*, Айгерим!", "markup"),
     ("Спасибо, Айгерим!\n- JBL Tune 520BT черный\n- чехол", "markup"),
     (GOOD_RU + " Цена всего 19 990 ₸.", "price"),
     (GOOD_RU + " Он стоит 19990 тенге.", "price"),
