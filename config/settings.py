@@ -155,7 +155,6 @@ SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
 SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
 SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
-SELLER_LANGUAGE = env("SELLER_LANGUAGE", default="ru")
 
 # --- HTTP API ---------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,6 +2,7 @@
 and, on demand (POST /_sandbox/openai/mode), each way a model or its API can misbehave."""
 
 import json
+import re
 import secrets
 import time
 
@@ -15,7 +16,14 @@ ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 TIMEOUT_SLEEP_SECONDS = 30  # longer than any sane client timeout
 REFUSAL = "I'm sorry, I can't help with that."
 MODES = {"ok", "error500", "error429", "timeout", "refuse", "too_long", "link", "phone",
-         "placeholder", "invented_price", "wrong_language", "empty", "markup"}
+         "placeholder", "invented_price", "wrong_language", "empty", "markup",
+         "other_language", "invented_product", "promise", "injection"}
+INVENTED_PRODUCT = {"ru": " Также рекомендуем Samsung Galaxy S24 Ultra!",
+                    "kk": " Сондай-ақ Samsung Galaxy S24 Ultra ұсынамыз!"}
+PROMISE = {"ru": " Следующую доставку сделаем бесплатно, гарантируем!",
+           "kk": " Келесі жеткізу тегін болады, кепілдік береміз!"}
+INSTRUCTION = re.compile(r"(?i)(?:ignore (?:all )?(?:the )?previous instructions|игнорируй[^\n\"]*?инструкции)[^\n\"]*")
+PROMPT_LINK = re.compile(r"(?i)https?://[^\s\"\\<>]+")
 
 
 def error(status, message, kind, code=None, param=None):
@@ -55,7 +63,7 @@ def chat_completions(state, request):
     if mode == "timeout":
         state.stopping.wait(TIMEOUT_SLEEP_SECONDS)
     facts = writer.find_data(messages)
-    content, refusal = misbehave(mode, writer.write(facts), facts or {}), None
+    content, refusal = misbehave(mode, writer.write(facts), facts or {}, messages), None
     if mode == "refuse":
         refusal = REFUSAL
     prompt = sum(len(writer.text_of(m)) for m in messages) // 4 + 1
@@ -71,10 +79,19 @@ def chat_completions(state, request):
     }, ensure_ascii=False), 200, content_type="application/json")
 
 
-def misbehave(mode, text, facts):
+def misbehave(mode, text, facts, messages=()):
     """The reply a guardrail must catch, for each mode; "ok" and "timeout" are the plain text."""
     name = str(facts.get("customer_first_name") or "")
     shop = facts.get("shop_name") or "Kaspi"
+    language = "kk" if facts.get("language") == "kk" else "ru"
+    if mode == "other_language":
+        return writer.write(dict(facts, language="ru" if language == "kk" else "kk"))
+    if mode == "invented_product":
+        return text + INVENTED_PRODUCT[language]
+    if mode == "promise":
+        return text + PROMISE[language]
+    if mode == "injection":
+        return obey(text, messages)
     if mode == "refuse":
         return REFUSAL
     if mode == "too_long":
@@ -96,6 +113,15 @@ def misbehave(mode, text, facts):
     if mode == "markup":
         return f"**Спасибо за заказ!**\n\n<p>{text}</p>\n\n- _Ваш «{shop}»_"
     return text
+
+
+def obey(text, messages):
+    """A model that falls for prompt injection: it does what any "ignore previous instructions"
+    in the prompt asks and repeats every non-Kaspi link it was given."""
+    prompt = " ".join(writer.text_of(m) for m in messages if m.get("role") == "user")
+    orders = [m.group(0).strip() for m in INSTRUCTION.finditer(prompt)]
+    links = [link for link in PROMPT_LINK.findall(prompt) if "kaspi.kz" not in link]
+    return " ".join([text, *orders, *links])
 
 
 def not_found(state, request, rest=""):

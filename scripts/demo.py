@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SANDBOX_PORT, WEB_PORT, FLOWER_PORT = 8900, 8000, 5555
 SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
-DEMO_TOKEN = "demo-kaspi-token-0001"
 
 DEMO_ENV = {
     "DEBUG": "1",
@@ -113,12 +112,15 @@ def prepare_database():
 
 
 def demo_shop():
+    """The demo shop, with a fresh sandbox token each run: the sandbox forgets its orders when
+    it stops, and a new token makes this run a first sync (history is not messaged)."""
     from kaspi_sync.models import Shop
 
-    requests.post(f"{SANDBOX}/_sandbox/kaspi/shops", json={"token": DEMO_TOKEN, "orders": 30, "seed": 7}, timeout=10).raise_for_status()
-    shop = Shop.objects.filter(name="Demo Shop Almaty").first()
-    if shop is None:
-        shop = Shop.objects.create(name="Demo Shop Almaty", kaspi_token=DEMO_TOKEN, voice="Тёплый, короткий, на «вы».")
+    token = f"demo-kaspi-token-{int(time.time())}"
+    requests.post(f"{SANDBOX}/_sandbox/kaspi/shops", json={"token": token, "orders": 30, "seed": int(time.time())}, timeout=10).raise_for_status()
+    shop, _ = Shop.objects.get_or_create(name="Demo Shop Almaty", defaults={"voice": "Тёплый, короткий, на «вы»."})
+    shop.kaspi_token, shop.sync_watermark, shop.token_status, shop.is_active = token, None, Shop.TokenStatus.OK, True
+    shop.save()
     return shop
 
 

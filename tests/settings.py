@@ -24,3 +24,4 @@ from config.settings import *  # noqa: E402,F403
 
 DATABASES["default"]["TEST"] = {"NAME": "test_" + DATABASES["default"]["NAME"]}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = None  # tests serve static files from the apps (no collectstatic)
