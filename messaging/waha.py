@@ -1,6 +1,7 @@
 """The one place that talks to WAHA (WhatsApp HTTP API)."""
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -54,6 +55,25 @@ def message_id_from(body: dict) -> str:
     return ""
 
 
+def error_message(response: requests.Response) -> str:
+    """The message of WAHA's error body (`exception.message`, else `message`), not the whole
+    body: its timestamp may hold any digits."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if not isinstance(body, dict):
+        return ""
+    exception = body.get("exception")
+    message = exception.get("message") if isinstance(exception, dict) else body.get("message")
+    return message if isinstance(message, str) else str(message or "")
+
+
+def is_reachout_timelock(message: str) -> bool:
+    """WhatsApp's error 463: the account may not start new chats for a while."""
+    return bool(re.search(r"(?<!\d)463(?!\d)", message)) or "reachout" in message.lower()
+
+
 def raw_id(message_id: str) -> str:
     """`true_<chat>_<raw>` and `<raw>` name the same message: acks may use either."""
     return message_id.rsplit("_", 1)[-1]
@@ -80,7 +100,7 @@ class WahaClient:
         if response.status_code < 400:
             return response
         detail = response.text[:300]
-        if response.status_code == 500 and "463" in detail:
+        if response.status_code == 500 and is_reachout_timelock(error_message(response)):
             raise WahaReachoutTimelock(f"{method} {path}: HTTP 500: {detail}")
         if response.status_code in (422, 429) or response.status_code >= 500:
             raise WahaTransientError(f"{method} {path}: HTTP {response.status_code}: {detail}")
