@@ -104,3 +104,19 @@ def test_a_worker_killed_between_sending_and_wahas_answer_does_not_send_twice(sa
     assert [m["text"] for m in sandbox.sent(CHAT)] == ["Спасибо за заказ, Айгерим!"]
     assert list(message.events.values_list("status", flat=True)) == ["sending", "unknown"]
     assert message.events.last().note == "found sending on redelivery"
+
+
+def test_more_workers_never_raise_the_pace_whatsapp_sees(sandbox, make_message, worker_processes, settings):
+    settings.WAHA_SEND_INTERVAL_SECONDS = 1  # each send then waits 1 to 1.5 s after the one before
+    worker_processes(concurrency=4)
+    worker_processes(concurrency=4)
+    phones = ["+77011234567", "+77021234567", "+77051234567", "+77071234567"]
+    rows = [make_message(phone=phone, status=OutboundMessage.Status.GENERATED, text="Спасибо!") for phone in phones]
+
+    for row in rows:
+        send_whatsapp.delay(row.pk)
+
+    wait_until(lambda: statuses(rows) == {"sent": 4}, timeout=60, what="all four sends")
+    times = sorted(message["timestamp"] for message in sandbox.sent())
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert len(times) == 4 and min(gaps) >= 0.9, gaps  # one shared limiter for all eight processes
