@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from redis.exceptions import RedisError
 
 from config import redis
 from kaspi_sync.models import Shop
@@ -23,25 +24,24 @@ from messaging.models import OutboundMessage
 # KEYS: 1 the customer's reservations (zset id -> ms), 2 its "built" marker,
 #       3 the shop's reservations of the day (zset), 4 its marker.
 # ARGV: 1 message id, 2 now ms, 3 cap window ms, 4 max per customer, 5 cooldown ms,
-#       6 max per shop per day, 7 customer ttl ms, 8 day ttl ms, 9 "1" when rebuild data follows,
-#       10 n, then n (id, ms) pairs for the customer, then (id, ms) pairs for the day.
+#       6 max per shop per day, 7 customer ttl ms, 8 day ttl ms,
+#       9 nc, 10 nd: how many (id, ms) pairs follow for the customer, then for the day
+#       (-1: none given). Given pairs rebuild a part only if its marker is still missing.
 RESERVE = """
 local id, now = ARGV[1], tonumber(ARGV[2])
-if ARGV[9] == '1' then
-  local n = tonumber(ARGV[10])
-  if redis.call('EXISTS', KEYS[2]) == 0 then
-    redis.call('DEL', KEYS[1])
-    for i = 0, n - 1 do redis.call('ZADD', KEYS[1], ARGV[12 + 2 * i], ARGV[11 + 2 * i]) end
-    redis.call('SET', KEYS[2], '1', 'PX', ARGV[7])
-  end
-  if redis.call('EXISTS', KEYS[4]) == 0 then
-    redis.call('DEL', KEYS[3])
-    for i = 11 + 2 * n, #ARGV, 2 do redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i]) end
-    redis.call('SET', KEYS[4], '1', 'PX', ARGV[8])
+local nc, nd = tonumber(ARGV[9]), tonumber(ARGV[10])
+local function load(zset, marker, first, n, ttl)
+  if n >= 0 and redis.call('EXISTS', marker) == 0 then
+    redis.call('DEL', zset)
+    for i = first, first + 2 * n - 1, 2 do redis.call('ZADD', zset, ARGV[i + 1], ARGV[i]) end
+    redis.call('SET', marker, '1', 'PX', ttl)
   end
 end
-if redis.call('EXISTS', KEYS[2]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
-  return {'rebuild'}
+load(KEYS[1], KEYS[2], 11, nc, ARGV[7])
+load(KEYS[3], KEYS[4], 11 + 2 * math.max(nc, 0), nd, ARGV[8])
+local customer_lost, day_lost = redis.call('EXISTS', KEYS[2]) == 0, redis.call('EXISTS', KEYS[4]) == 0
+if customer_lost or day_lost then
+  return {'rebuild', customer_lost and '1' or '0', day_lost and '1' or '0'}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
 if redis.call('ZSCORE', KEYS[1], id) then
@@ -124,9 +124,14 @@ def reserve(message: OutboundMessage, now: datetime) -> Outcome:
         int(window.total_seconds() * 1000) + 3_600_000, 2 * 86_400_000,
     ]
     script = redis.client().register_script(RESERVE)
-    answer = script(keys=keys, args=[*args, "0"])
-    if answer[0] == "rebuild":
-        answer = script(keys=keys, args=[*args, "1", *rebuild_data(message, now, window, day)])
+    answer = script(keys=keys, args=[*args, -1, -1])
+    for _ in range(3):  # a flush between two calls asks again
+        if answer[0] != "rebuild":
+            break
+        data = rebuild_data(message, now, window, day, customer=answer[1] == "1", today=answer[2] == "1")
+        answer = script(keys=keys, args=[*args, *data])
+    else:
+        raise RedisError("the cap and cooldown keys keep vanishing from Redis")
     if answer[0] == "cooldown":
         return Outcome("cooldown", datetime.fromtimestamp(int(answer[1]) / 1000, tz=timezone.utc))
     if answer[0] == "daily":
@@ -134,16 +139,18 @@ def reserve(message: OutboundMessage, now: datetime) -> Outcome:
     return Outcome(answer[0])
 
 
-def rebuild_data(message: OutboundMessage, now: datetime, window: timedelta, day: datetime) -> list:
-    """The outbox's reservations, as the script's arguments (the row itself left out)."""
+def rebuild_data(message: OutboundMessage, now: datetime, window: timedelta, day: datetime, customer: bool,
+                 today: bool) -> list:
+    """The outbox's reservations of the lost parts, as the script's arguments (the row itself
+    left out): counts first, then (id, ms) pairs."""
     others = OutboundMessage.objects.filter(shop_id=message.shop_id, reserved_at__isnull=False).exclude(pk=message.pk)
-    customer = others.filter(phone=message.phone, reserved_at__gte=now - window).values_list("pk", "reserved_at")
-    today = others.filter(reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1)).values_list("pk", "reserved_at")
-    customer, today = list(customer), list(today)
-    flat = [len(customer)]
-    for pk, at in customer + today:
-        flat += [pk, ms(at)]
-    return flat
+    parts = [
+        others.filter(phone=message.phone, reserved_at__gte=now - window) if customer else None,
+        others.filter(reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1)) if today else None,
+    ]
+    rows = [list(part.values_list("pk", "reserved_at")) if part is not None else [] for part in parts]
+    counts = [len(found) if part is not None else -1 for part, found in zip(parts, rows)]
+    return counts + [value for pk, at in rows[0] + rows[1] for value in (pk, ms(at))]
 
 
 def release(shop_id: int, phone: str, message_id: int, reserved_at: datetime):

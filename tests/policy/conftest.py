@@ -21,10 +21,10 @@ def almaty(*args) -> datetime:
     return datetime(*args, tzinfo=ALMATY)
 
 
-def forget_redis_keys():
+def forget_redis_keys(pattern: str = "*"):
     """Only our own keys in our own test DB (never FLUSHDB: other runs share the server)."""
     client = redis.client()
-    names = list(client.scan_iter(redis.PREFIX + "*"))
+    names = list(client.scan_iter(redis.PREFIX + pattern))
     if names:
         client.delete(*names)
     return len(names)

@@ -169,6 +169,16 @@ class TestCap:
         assert check(make_message(created=NOON), now=NOON)  # rebuilt from the outbox: 2 of 3 taken
         assert not check(make_message(created=NOON), now=NOON)
 
+    def test_the_daily_cap_holds_when_redis_loses_only_the_days_keys(self, policy_shop, make_message):
+        policy_shop.max_daily_messages = 2
+        policy_shop.save()
+        assert check(make_message(phone="+77011234567", created=NOON), now=NOON)
+        assert check(make_message(phone="+77021234567", created=NOON), now=NOON)
+        assert forget_redis_keys("limits:day:*") == 2  # the day's reservations and their marker
+
+        assert not check(make_message(phone="+77051234567", created=NOON), now=NOON)
+        assert OutboundMessage.objects.get(phone="+77051234567").events.last().note == "daily_cap"
+
     def test_the_cooldown_holds_after_redis_loses_its_keys(self, make_message):
         assert check(make_message(created=NOON), now=NOON)
         forget_redis_keys()
