@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import optouts
+from . import optouts, session_state
 from .models import InboundMessage, OutboundMessage
 from .phones import chat_id, normalize_phone
 from .waha import WahaClient, WahaError
@@ -27,7 +27,8 @@ def process(inbound_id: int):
     keyword = optouts.opt_out_keyword(inbound.body)
     last = None
     if phone:
-        last = OutboundMessage.objects.filter(phone=phone, sent_at__isnull=False).select_related("shop").order_by("-sent_at").first()
+        ours = OutboundMessage.objects.filter(session_state.sent_through(inbound.session), phone=phone, sent_at__isnull=False)
+        last = ours.select_related("shop").order_by("-sent_at").first()
     with transaction.atomic():
         claimed = InboundMessage.objects.filter(pk=inbound_id, processed_at__isnull=True).update(
             processed_at=timezone.now(), phone=phone or "", in_reply_to=last, is_opt_out=bool(keyword and phone)

@@ -43,7 +43,7 @@ def send_message(message_id: int, now=None):
     phone = normalize_phone(message.phone)
     chat = chat_id(phone)
     paused = session_state.paused_until(session, now)
-    if paused and session_state.is_new_contact(phone, exclude_id=message_id):
+    if paused and session_state.is_new_contact(phone, session, exclude_id=message_id):
         outbox.move(message_id, Status.GENERATED, Status.DEFERRED, note="session paused for new contacts (463)",
                     not_before=paused)
         return

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import InboundMessage, OutboundMessage, SessionPause
@@ -40,7 +41,14 @@ def paused_sessions(now: datetime | None = None) -> list[dict]:
     )
 
 
-def is_new_contact(phone: str, exclude_id: int | None = None) -> bool:
-    """Nobody has written to or heard from this phone yet: a first message starts a new chat."""
-    reached = OutboundMessage.objects.filter(phone=phone, status__in=REACHED).exclude(pk=exclude_id).exists()
-    return not reached and not InboundMessage.objects.filter(phone=phone).exists()
+def sent_through(session: str) -> Q:
+    """Outbox rows of the shops that send through this WAHA session."""
+    rows = Q(shop__waha_session=session)
+    return rows | Q(shop__waha_session="") if session == settings.WAHA_SESSION else rows
+
+
+def is_new_contact(phone: str, session: str, exclude_id: int | None = None) -> bool:
+    """This session has neither reached nor heard from the phone: a first message starts a new chat."""
+    reached = OutboundMessage.objects.filter(sent_through(session), phone=phone, status__in=REACHED)
+    heard = InboundMessage.objects.filter(phone=phone, session=session)
+    return not reached.exclude(pk=exclude_id).exists() and not heard.exists()

@@ -9,7 +9,6 @@ that is released only once the row's `reserved_at` is committed.
 """
 
 import hashlib
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo

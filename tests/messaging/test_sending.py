@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kaspi_sync.models import Order
+from kaspi_sync.models import Order, Shop
 from messaging import sending, session_state
 from messaging.models import OptOut, OutboundMessage, SessionPause
 from messaging.tasks import send_whatsapp
@@ -124,6 +124,12 @@ class TestReachoutTimelock:
 
         assert status_of(message).status == "sent"
         assert len(sandbox.sent(CHAT)) == 2
+
+    def test_a_customer_reached_through_another_session_is_new_to_this_one(self, make_message):
+        other = Shop.objects.create(name="Второй магазин", kaspi_token="kaspi-other-token-02", waha_session="shop-2")
+        make_message(shop=other, status=Status.SENT)
+        assert session_state.is_new_contact("+77011234567", "default")
+        assert not session_state.is_new_contact("+77011234567", "shop-2")
 
     def test_resuming_lifts_the_pause(self, db):
         session_state.pause("default", "463")
