@@ -25,11 +25,6 @@ class MetricsQuery(serializers.Serializer):
         required=False, min_value=1, max_value=3660, help_text="The last N days instead of the current period"
     )
 
-    def validate_shop(self, value):
-        if not Shop.objects.filter(pk=value).exists():
-            raise serializers.ValidationError(f"no shop {value}")
-        return value
-
 
 class LatencySerializer(serializers.Serializer):
     avg = serializers.IntegerField(allow_null=True)
@@ -87,10 +82,14 @@ class MetricsSerializer(FiguresSerializer):
 
 
 class MetricsView(APIView):
-    @extend_schema(parameters=[MetricsQuery], responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[MetricsQuery],
+                   responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT, 404: ErrorSerializer})
     def get(self, request):
         query = MetricsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
+        shop = query.validated_data.get("shop")
+        if shop and not Shop.objects.filter(pk=shop).exists():
+            raise NotFound(f"no shop {shop}")
         window = metrics.window(shop_id=query.validated_data.get("shop"), days=query.validated_data.get("days"))
         return Response(MetricsSerializer(metrics.summary(window)).data)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -102,6 +102,7 @@ class PlainTextRenderer(BaseRenderer):
 class PrometheusView(APIView):
     renderer_classes = [JSONRenderer, PlainTextRenderer]
 
-    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR},
+                   parameters=[OpenApiParameter("format", exclude=True)])
     def get(self, request):
         return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

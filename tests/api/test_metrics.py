@@ -141,9 +141,16 @@ def test_generation_figures_come_from_the_written_rows(api, shop, history, setti
     assert (figures["generated"], figures["fallback"], figures["fallback_share"]) == (4, 1, 0.25)
 
 
-@pytest.mark.parametrize(("query", "field"), [("shop=abc", "shop"), ("shop=99999", "shop"), ("days=0", "days")])
+@pytest.mark.parametrize(("query", "field"), [("shop=abc", "shop"), ("days=0", "days"), ("days=x", "days")])
 def test_bad_query_parameters_get_a_clear_json_error(api, shop, query, field):
     response = api.get(f"/ai-seller/metrics?{query}")
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+def test_an_unknown_shop_is_a_json_404(api, shop):
+    response = api.get("/ai-seller/metrics?shop=99999")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no shop 99999"}
