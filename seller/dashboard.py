@@ -9,8 +9,8 @@ from kaspi_sync.models import Shop
 
 from . import metrics
 
-PERIODS = [("", "since the last reset"), ("1", "last 24 hours"), ("7", "last 7 days"), ("30", "last 30 days"),
-           ("90", "last 90 days")]
+PERIODS = [("", "since the last reset"), ("1", "last 24 hours"), ("7", "last 7 days"), ("14", "last 14 days"),
+           ("30", "last 30 days"), ("90", "last 90 days")]
 
 
 class DashboardFilter(forms.Form):

@@ -6,6 +6,7 @@
                    blocked: "#ef6c00", deferred: "#9e9d24", ai: "#00897b", fallback: "#8d6e63" };
   const palette = ["#ef6c00", "#c62828", "#6a1b9a", "#1565c0", "#2e7d32", "#9e9d24", "#00838f", "#5d4037"];
   const base = { responsive: true, maintainAspectRatio: false, animation: false };
+  // Lines get a stack of their own: on the stacked axis they would otherwise add up.
 
   new Chart(document.getElementById("chart-outcomes"), {
     type: "bar",
@@ -16,8 +17,8 @@
         { label: "failed", data: data.by_day.map((d) => d.failed), backgroundColor: colors.failed, stack: "out" },
         { label: "blocked", data: data.by_day.map((d) => d.blocked_total), backgroundColor: colors.blocked, stack: "out" },
         { label: "deferred", data: data.by_day.map((d) => d.deferred), backgroundColor: colors.deferred, stack: "out" },
-        { label: "delivered", type: "line", data: data.by_day.map((d) => d.delivered), borderColor: colors.delivered, backgroundColor: colors.delivered },
-        { label: "read", type: "line", data: data.by_day.map((d) => d.read), borderColor: colors.read, backgroundColor: colors.read },
+        { label: "delivered", type: "line", data: data.by_day.map((d) => d.delivered), borderColor: colors.delivered, backgroundColor: colors.delivered, stack: "delivered" },
+        { label: "read", type: "line", data: data.by_day.map((d) => d.read), borderColor: colors.read, backgroundColor: colors.read, stack: "read" },
       ],
     },
     options: { ...base, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
