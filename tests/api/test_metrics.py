@@ -2,7 +2,10 @@
 
 from datetime import datetime, timedelta, timezone as dt_timezone
 
+from zoneinfo import ZoneInfo
+
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from kaspi_sync.models import Shop
@@ -57,9 +60,8 @@ def test_it_counts_what_a_real_pipeline_run_did(sandbox, shop, celery_worker, we
     assert figures["generation_latency_ms"]["avg"] is not None and figures["generation_latency_ms"]["p95"] is not None
     assert [(s["shop_id"], s["shop_name"], s["sent"]) for s in figures["by_shop"]] == [(shop.pk, shop.name, 2)]
     assert [(t["trigger"], t["sent"], t["blocked_total"]) for t in figures["by_trigger"]] == [("POST_PURCHASE", 2, 2)]
-    today = timezone.now().astimezone(timezone.get_default_timezone()).date()
-    assert [(d["sent"], d["failed"]) for d in figures["by_day"]] == [(2, 1)]
-    assert abs((datetime.fromisoformat(figures["by_day"][0]["date"]).date() - today).days) <= 1
+    merchants_today = timezone.localdate(timezone=ZoneInfo(settings.SELLER_TIMEZONE)).isoformat()
+    assert [(d["date"], d["sent"], d["failed"]) for d in figures["by_day"]] == [(merchants_today, 2, 1)]
 
 
 def test_reset_starts_a_new_period_and_deletes_nothing(api, history, shop):

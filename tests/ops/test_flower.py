@@ -3,6 +3,7 @@
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def free_port() -> int:
 
 def start(extra_env: dict) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_REDIS_URL": settings.REDIS_URL,
-           "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}", **extra_env}
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **extra_env}
     return subprocess.Popen(["bash", "-c", "exec " + procfile_command("flower") + " --address=127.0.0.1"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
