@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-# Errors outside the admin are JSON, like the API's own.
+# Errors are JSON, like the API's own (the admin keeps its HTML 404 page).
 handler400 = "rest_framework.exceptions.bad_request"
 handler404 = "config.errors.not_found"
 handler500 = "rest_framework.exceptions.server_error"

@@ -75,7 +75,7 @@ class SellsInfoView(APIView):
     @extend_schema(parameters=[SellsQuery], responses={200: SellsInfoSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
     def get(self, request, shop_id: int):
         shop = get_object_or_404(Shop, pk=shop_id)
-        query = SellsQuery(data=request.query_params)
+        query = SellsQuery(data=request.query_params.dict())  # a plain dict: "?days=" is an error
         query.is_valid(raise_exception=True)
         since = timezone.now() - timedelta(days=query.validated_data["days"])
         orders = shop.orders.filter(created_at_kaspi__gte=since)

@@ -85,7 +85,7 @@ class MetricsView(APIView):
     @extend_schema(parameters=[MetricsQuery],
                    responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT, 404: ErrorSerializer})
     def get(self, request):
-        query = MetricsQuery(data=request.query_params)
+        query = MetricsQuery(data=request.query_params.dict())  # a plain dict: "?shop=" is an error, not "all"
         query.is_valid(raise_exception=True)
         shop = query.validated_data.get("shop")
         if shop and not Shop.objects.filter(pk=shop).exists():

@@ -143,7 +143,7 @@ def test_generation_figures_come_from_the_written_rows(api, shop, history, setti
     assert (figures["generated"], figures["fallback"], figures["fallback_share"]) == (4, 1, 0.25)
 
 
-@pytest.mark.parametrize(("query", "field"), [("shop=abc", "shop"), ("days=0", "days"), ("days=x", "days")])
+@pytest.mark.parametrize(("query", "field"), [("shop=abc", "shop"), ("shop=", "shop"), ("days=0", "days"), ("days=x", "days")])
 def test_bad_query_parameters_get_a_clear_json_error(api, shop, query, field):
     response = api.get(f"/ai-seller/metrics?{query}")
 
