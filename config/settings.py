@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "django_celery_beat",
     "encrypted_model_fields",
     "kaspi_sync",
@@ -144,6 +145,9 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default=None)
 OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=8.0)
 OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+# USD per million tokens, for the token cost on the metrics (defaults: gpt-4o-mini's list price).
+OPENAI_INPUT_PRICE_PER_1M = env.float("OPENAI_INPUT_PRICE_PER_1M", default=0.15)
+OPENAI_OUTPUT_PRICE_PER_1M = env.float("OPENAI_OUTPUT_PRICE_PER_1M", default=0.60)
 
 # --- Seller policy defaults (per shop overrides live in the database) -------
 SELLER_MAX_MESSAGES = env.int("SELLER_MAX_MESSAGES", default=3)
@@ -165,7 +169,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "AI seller for Kaspi.kz", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AI seller for Kaspi.kz",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -173,13 +184,13 @@ LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "config.logging.RedactFilter"}},
+    "filters": {"redact": {"()": "config.logging.RedactFilter"}, "ids": {"()": "config.logging.PipelineIdsFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "config.logging.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["ids", "redact"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"httpx": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},

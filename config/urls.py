@@ -1,9 +1,24 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from kaspi_sync.api import SellsInfoView
 from messaging.views import waha_webhook
+from seller.dashboard import dashboard
+from seller.prometheus import PrometheusView
 
 urlpatterns = [
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="ai-seller-dashboard"),
     path("admin/", admin.site.urls),
     path("webhooks/waha", waha_webhook, name="waha-webhook"),
+    path("ai-seller/", include("seller.urls")),
+    path("kaspi/get_sells_info/<int:shop_id>", SellsInfoView.as_view(), name="kaspi-sells-info"),
+    path("metrics", PrometheusView.as_view(), name="prometheus-metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# Errors are JSON, like the API's own (the admin keeps its HTML 404 page).
+handler400 = "rest_framework.exceptions.bad_request"
+handler404 = "config.errors.not_found"
+handler500 = "rest_framework.exceptions.server_error"

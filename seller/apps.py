@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SellerConfig(AppConfig):
     name = "seller"
     verbose_name = "AI seller"
+
+    def ready(self):
+        from . import instrumentation  # noqa: F401  (connects the Celery task signals)

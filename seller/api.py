@@ -1,0 +1,187 @@
+"""The AI seller's HTTP API: metrics, a new counting period, a manual ORDER_DELIVERED, status."""
+
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kaspi_sync.models import Order, Shop
+from messaging import outbox
+from messaging.models import Trigger
+
+from . import health, metrics
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class MetricsQuery(serializers.Serializer):
+    shop = serializers.IntegerField(required=False, min_value=1, help_text="Only this shop")
+    days = serializers.IntegerField(
+        required=False, min_value=1, max_value=3660, help_text="The last N days instead of the current period"
+    )
+
+
+class LatencySerializer(serializers.Serializer):
+    avg = serializers.IntegerField(allow_null=True)
+    max = serializers.IntegerField(allow_null=True)
+    p95 = serializers.IntegerField(allow_null=True, required=False, help_text="Only on the totals")
+
+
+class TokensSerializer(serializers.Serializer):
+    prompt = serializers.IntegerField()
+    completion = serializers.IntegerField()
+    cost_usd = serializers.FloatField(help_text="At OPENAI_INPUT_PRICE_PER_1M / OPENAI_OUTPUT_PRICE_PER_1M")
+
+
+class FiguresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    replied = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    unknown = serializers.IntegerField(help_text="Crashed while sending: maybe sent, never retried")
+    deferred = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    blocked = serializers.DictField(child=serializers.IntegerField(), help_text="Blocked messages by reason")
+    blocked_total = serializers.IntegerField()
+    failed_by_reason = serializers.DictField(child=serializers.IntegerField())
+    generated = serializers.IntegerField()
+    fallback = serializers.IntegerField(help_text="Messages written from the fallback template")
+    fallback_share = serializers.FloatField(allow_null=True)
+    success_rate = serializers.FloatField(allow_null=True, help_text="sent / (sent + failed + unknown)")
+    generation_latency_ms = LatencySerializer()
+    tokens = TokensSerializer()
+
+
+class ShopFiguresSerializer(FiguresSerializer):
+    shop_id = serializers.IntegerField()
+    shop_name = serializers.CharField()
+
+
+class TriggerFiguresSerializer(FiguresSerializer):
+    trigger = serializers.CharField()
+
+
+class DayFiguresSerializer(FiguresSerializer):
+    date = serializers.DateField()
+
+
+class MetricsSerializer(FiguresSerializer):
+    since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
+    start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
+    end = serializers.DateTimeField(source="to")
+    shop = serializers.IntegerField(allow_null=True)
+    by_shop = ShopFiguresSerializer(many=True)
+    by_trigger = TriggerFiguresSerializer(many=True)
+    by_day = DayFiguresSerializer(many=True, help_text="Days in SELLER_TIMEZONE")
+
+
+class MetricsView(APIView):
+    @extend_schema(parameters=[MetricsQuery],
+                   responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT, 404: ErrorSerializer})
+    def get(self, request):
+        query = MetricsQuery(data=request.query_params.dict())  # a plain dict: "?shop=" is an error, not "all"
+        query.is_valid(raise_exception=True)
+        shop = query.validated_data.get("shop")
+        if shop and not Shop.objects.filter(pk=shop).exists():
+            raise NotFound(f"no shop {shop}")
+        window = metrics.window(shop_id=query.validated_data.get("shop"), days=query.validated_data.get("days"))
+        return Response(MetricsSerializer(metrics.summary(window)).data)
+
+
+class SinceSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+
+
+class ResetMetricsView(APIView):
+    @extend_schema(request=None, responses={201: SinceSerializer})
+    def post(self, request):
+        return Response(SinceSerializer({"since": metrics.reset()}).data, status=201)
+
+
+class TriggerResultSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: the message existed already; nothing new was made")
+    order_id = serializers.IntegerField()
+    order_code = serializers.CharField()
+    shop_id = serializers.IntegerField()
+    outbox_id = serializers.IntegerField()
+    status = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class TriggerDeliveredView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: TriggerResultSerializer, 201: TriggerResultSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        description="Fires ORDER_DELIVERED for one order (its Kaspi id or its code), once: a second call "
+        "returns the existing message. The message then goes through the policy like any other.",
+    )
+    def post(self, request, order_id: str):
+        matches = list(Order.objects.select_related("shop").filter(Q(kaspi_id=order_id) | Q(code=order_id))[:2])
+        if not matches:
+            raise NotFound(f"no order with the Kaspi id or code {order_id!r}")
+        if len(matches) > 1:
+            return Response({"detail": f"{order_id!r} names orders of several shops; use the Kaspi order id"}, status=409)
+        order = matches[0]
+        if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
+            return Response({"detail": f"order {order.code} is {order.state}: nothing is sent"}, status=409)
+        if not order.shop.trigger_enabled(Trigger.ORDER_DELIVERED):
+            return Response({"detail": f"ORDER_DELIVERED is turned off for shop {order.shop_id}"}, status=409)
+        created = outbox.create_trigger(order, Trigger.ORDER_DELIVERED)
+        message = order.messages.get(trigger=Trigger.ORDER_DELIVERED)
+        result = {"created": bool(created), "order_id": order.pk, "order_code": order.code, "shop_id": order.shop_id,
+                  "outbox_id": message.pk, "status": message.status, "reason": message.reason}
+        return Response(TriggerResultSerializer(result).data, status=201 if created else 200)
+
+
+class CheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    error = serializers.CharField(required=False)
+
+
+class WorkersSerializer(CheckSerializer):
+    seen = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class WahaSessionSerializer(serializers.Serializer):
+    session = serializers.CharField()
+    status = serializers.CharField(help_text="WAHA's own (WORKING, SCAN_QR_CODE, ...) or UNREACHABLE")
+    error = serializers.CharField(required=False)
+
+
+class OpenAISerializer(serializers.Serializer):
+    configured = serializers.BooleanField()
+    model = serializers.CharField()
+    custom_base_url = serializers.BooleanField()
+
+
+class ShopStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_active = serializers.BooleanField()
+    token_status = serializers.CharField()
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_sync_error = serializers.CharField(allow_blank=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Database, Redis and the broker answer")
+    database = CheckSerializer()
+    redis = CheckSerializer()
+    broker = CheckSerializer()
+    workers = WorkersSerializer()
+    waha = WahaSessionSerializer(many=True)
+    openai = OpenAISerializer()
+    shops = ShopStatusSerializer(many=True)
+
+
+class StatusView(APIView):
+    @extend_schema(responses={200: StatusSerializer, 503: StatusSerializer})
+    def get(self, request):
+        report = health.status()
+        return Response(StatusSerializer(report).data, status=200 if report["ok"] else 503)

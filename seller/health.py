@@ -1,0 +1,76 @@
+"""What `GET /ai-seller/status` reports: is each part of the system up?"""
+
+from django.conf import settings
+from django.db import connection
+
+from config import redis
+from config.celery_app import app
+from config.logging import redact
+from kaspi_sync.models import Shop
+from messaging.waha import WahaClient, WahaError
+
+CRITICAL = ("database", "redis", "broker")  # without these nothing works: the status is 503
+
+
+def check(probe) -> dict:
+    try:
+        return {"ok": True, **(probe() or {})}
+    except Exception as exc:  # a status page reports every failure, whatever its kind
+        return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}")[:300]}
+
+
+def database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def redis_ping():
+    redis.client().ping()
+
+
+def broker():
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1, timeout=3)
+
+
+def workers() -> dict:
+    replies = app.control.ping(timeout=1.0) or []
+    return {"seen": sorted(name for reply in replies for name in reply)}
+
+
+def waha_sessions(with_shops: bool) -> list[dict]:
+    names = {settings.WAHA_SESSION}
+    if with_shops:
+        names |= {shop.session_name for shop in Shop.objects.filter(is_active=True)}
+    result = []
+    for name in sorted(names):
+        try:
+            result.append({"session": name, "status": WahaClient(name).session_status()})
+        except WahaError as exc:
+            result.append({"session": name, "status": "UNREACHABLE", "error": redact(str(exc))[:300]})
+    return result
+
+
+def shops() -> list[dict]:
+    return [
+        {
+            "id": shop.pk,
+            "name": shop.name,
+            "is_active": shop.is_active,
+            "token_status": shop.token_status,
+            "last_synced_at": shop.last_synced_at,
+            "last_sync_error": redact(shop.last_sync_error)[:300],
+        }
+        for shop in Shop.objects.order_by("pk")
+    ]
+
+
+def status() -> dict:
+    report = {"database": check(database), "redis": check(redis_ping), "broker": check(broker), "workers": check(workers)}
+    database_ok = report["database"]["ok"]
+    report["waha"] = waha_sessions(with_shops=database_ok)
+    report["openai"] = {"configured": bool(settings.OPENAI_API_KEY), "model": settings.OPENAI_MODEL,
+                        "custom_base_url": bool(settings.OPENAI_BASE_URL)}
+    report["shops"] = shops() if database_ok else []
+    report["ok"] = all(report[part]["ok"] for part in CRITICAL)
+    return report

@@ -1,0 +1,211 @@
+"""The figures operators watch, counted from the outbox and its history, never kept as loose
+counters that drift.
+
+Outcomes come from `MessageEvent` (every status change, with its time): a row counts as sent,
+delivered, blocked ... in the period in which that change happened. Generation figures come
+from the rows (`generated_at`, `source`, latency, tokens), replies from `replied_at`.
+Block and failure reasons are read from the data, so a new reason shows up by itself.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from kaspi_sync.models import Shop
+from messaging.models import MessageEvent, OutboundMessage
+
+from .models import MetricsPeriod
+
+Status = OutboundMessage.Status
+
+# Each outcome and the statuses whose event counts it: a read message was delivered too.
+OUTCOMES = {
+    "sent": [Status.SENT],
+    "delivered": [Status.DELIVERED, Status.READ],
+    "read": [Status.READ],
+    "failed": [Status.FAILED],
+    "unknown": [Status.UNKNOWN],
+    "deferred": [Status.DEFERRED],
+    "cancelled": [Status.CANCELLED],
+}
+# Terminal statuses: the row's `reason` is the one it ended with.
+WITH_REASON = [Status.BLOCKED, Status.FAILED]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What to count: from `start` (None: all history) to `end`, optionally one shop."""
+
+    since: datetime | None  # the current counting period's start (reset-metrics)
+    start: datetime | None
+    end: datetime
+    shop_id: int | None = None
+
+
+def current_since() -> datetime | None:
+    period = MetricsPeriod.objects.order_by("-since").first()
+    return period.since if period else None
+
+
+def reset(now: datetime | None = None) -> datetime:
+    """A new counting period; history stays where it is."""
+    return MetricsPeriod.objects.create(since=now or timezone.now()).since
+
+
+def window(shop_id: int | None = None, days: int | None = None, now: datetime | None = None) -> Window:
+    """The current period, or the last `days` days when asked (across a reset)."""
+    now = now or timezone.now()
+    since = current_since()
+    start = now - timedelta(days=days) if days else since
+    return Window(since=since, start=start, end=now, shop_id=shop_id)
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.SELLER_TIMEZONE)  # days are the merchants' days
+
+
+def group_key(by: str | None, on_events: bool, moment: str):
+    """The GROUP BY expression for events (through `message__`) or for rows."""
+    prefix = "message__" if on_events else ""
+    if by == "shop":
+        return F(prefix + "shop_id")
+    if by == "trigger":
+        return F(prefix + "trigger")
+    if by == "day":
+        return TruncDate(moment, tzinfo=local_zone())
+    return None
+
+
+def in_window(queryset, field: str, win: Window, shop_field: str):
+    queryset = queryset.filter(**{f"{field}__lte": win.end})
+    if win.start:
+        queryset = queryset.filter(**{f"{field}__gte": win.start})
+    if win.shop_id:
+        queryset = queryset.filter(**{shop_field: win.shop_id})
+    return queryset
+
+
+def grouped(queryset, key, **aggregates) -> dict:
+    """{group: {name: value}}; the whole queryset is the group None when there is no key."""
+    if key is None:
+        return {None: queryset.aggregate(**aggregates)}
+    # order_by() clears the models' default ordering, which would split the groups.
+    return {row.pop("group"): row for row in queryset.order_by().values(group=key).annotate(**aggregates)}
+
+
+def collect(win: Window, by: str | None) -> dict:
+    """{group: figures} for one grouping (None: the whole window)."""
+    events = in_window(MessageEvent.objects.all(), "at", win, "message__shop_id")
+    event_key = group_key(by, True, "at")
+    outcomes = grouped(
+        events, event_key,
+        **{name: Count("message", distinct=True, filter=Q(status__in=statuses)) for name, statuses in OUTCOMES.items()},
+    )
+    reasons = {}
+    fields = {"reason": F("message__reason"), **({"group": event_key} if event_key is not None else {})}
+    reason_rows = events.filter(status__in=WITH_REASON).order_by().values("status", **fields)
+    for row in reason_rows.annotate(n=Count("message", distinct=True)):
+        group = reasons.setdefault(row.get("group"), {})
+        group.setdefault(row["status"], {})[row["reason"] or "unspecified"] = row["n"]
+
+    rows = in_window(OutboundMessage.objects.all(), "generated_at", win, "shop_id")
+    generation = grouped(
+        rows, group_key(by, False, "generated_at"),
+        generated=Count("pk"),
+        fallback=Count("pk", filter=Q(source=OutboundMessage.Source.FALLBACK)),
+        latency_avg_ms=Avg("generation_ms"),
+        latency_max_ms=Max("generation_ms"),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+    )
+    replied_rows = in_window(OutboundMessage.objects.all(), "replied_at", win, "shop_id")
+    replies = grouped(replied_rows, group_key(by, False, "replied_at"), replied=Count("pk"))
+
+    groups = set(outcomes) | set(reasons) | set(generation) | set(replies)
+    return {
+        group: figures(outcomes.get(group, {}), reasons.get(group, {}), generation.get(group, {}), replies.get(group, {}))
+        for group in groups
+    }
+
+
+def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
+    counts = {name: outcomes.get(name) or 0 for name in OUTCOMES}
+    blocked = dict(sorted(reasons.get(Status.BLOCKED, {}).items()))
+    failed_by_reason = dict(sorted(reasons.get(Status.FAILED, {}).items()))
+    generated, fallback = generation.get("generated") or 0, generation.get("fallback") or 0
+    attempted = counts["sent"] + counts["failed"] + counts["unknown"]
+    prompt_tokens, completion_tokens = generation.get("prompt_tokens") or 0, generation.get("completion_tokens") or 0
+    latency_avg = generation.get("latency_avg_ms")
+    return {
+        **counts,
+        "replied": replies.get("replied") or 0,
+        "blocked": blocked,
+        "blocked_total": sum(blocked.values()),
+        "failed_by_reason": failed_by_reason,
+        "generated": generated,
+        "fallback": fallback,
+        "fallback_share": ratio(fallback, generated),
+        "success_rate": ratio(counts["sent"], attempted),
+        "generation_latency_ms": {
+            "avg": round(latency_avg) if latency_avg is not None else None,
+            "max": generation.get("latency_max_ms"),
+        },
+        "tokens": {
+            "prompt": prompt_tokens,
+            "completion": completion_tokens,
+            "cost_usd": round(
+                prompt_tokens * settings.OPENAI_INPUT_PRICE_PER_1M / 1e6
+                + completion_tokens * settings.OPENAI_OUTPUT_PRICE_PER_1M / 1e6,
+                6,
+            ),
+        },
+    }
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def p95_latency(win: Window) -> int | None:
+    """The 95th percentile of generation time, read at its offset (works on any database)."""
+    rows = in_window(OutboundMessage.objects.filter(generation_ms__isnull=False), "generated_at", win, "shop_id")
+    total = rows.count()
+    if not total:
+        return None
+    return rows.order_by("generation_ms").values_list("generation_ms", flat=True)[int(0.95 * (total - 1))]
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def summary(win: Window) -> dict:
+    """Everything `GET /ai-seller/metrics` and the dashboard show."""
+    total = collect(win, None)[None]
+    total["generation_latency_ms"]["p95"] = p95_latency(win)
+
+    by_shop = collect(win, "shop")
+    names = dict(Shop.objects.filter(pk__in=[pk for pk in by_shop if pk]).values_list("pk", "name"))
+    by_trigger = collect(win, "trigger")
+    by_day = collect(win, "day")
+    zero = figures({}, {}, {}, {})
+    if by_day or win.start:
+        first = win.start.astimezone(local_zone()).date() if win.start else min(by_day)
+        last = win.end.astimezone(local_zone()).date()
+        by_day = {day: by_day.get(day, zero) for day in days_between(first, last)}
+
+    return {
+        "since": win.since,
+        "from": win.start,
+        "to": win.end,
+        "shop": win.shop_id,
+        **total,
+        "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop[pk]} for pk in sorted(by_shop)],
+        "by_trigger": [{"trigger": trigger, **by_trigger[trigger]} for trigger in sorted(by_trigger)],
+        "by_day": [{"date": day, **by_day[day]} for day in sorted(by_day)],
+    }

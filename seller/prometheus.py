@@ -1,0 +1,108 @@
+"""`GET /metrics` in Prometheus' text format, read at each scrape from where the truth is:
+the outbox (pipeline outcomes), the broker (queue lengths), Redis (task durations recorded by
+every worker, see instrumentation.py)."""
+
+import json
+from functools import lru_cache
+
+import redis as redis_lib
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.views import APIView
+
+from messaging.models import MessageEvent, OutboundMessage
+
+from . import instrumentation
+
+PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport keeps priorities 1-9 in "<queue>\x06\x16<n>"
+
+
+@lru_cache(maxsize=4)
+def broker_client(url: str) -> redis_lib.Redis:
+    return redis_lib.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+
+
+class PipelineCollector:
+    def collect(self):
+        rows = GaugeMetricFamily("aiseller_outbox_messages", "Outbox rows by their current status",
+                                 labels=["shop", "trigger", "status", "reason"])
+        for row in OutboundMessage.objects.order_by().values("shop_id", "trigger", "status", "reason").annotate(n=Count("pk")):
+            rows.add_metric([str(row["shop_id"]), row["trigger"], row["status"], row["reason"]], row["n"])
+        yield rows
+
+        moves = CounterMetricFamily("aiseller_outbox_transitions", "Status changes in the outbox history, by the status reached",
+                                    labels=["status"])
+        for status, n in MessageEvent.objects.order_by().values_list("status").annotate(n=Count("pk")):
+            moves.add_metric([status], n)
+        yield moves
+
+        written = OutboundMessage.objects.filter(generated_at__isnull=False).order_by()
+        generated = CounterMetricFamily("aiseller_messages_generated", "Messages written, by source (ai or fallback)",
+                                        labels=["source"])
+        for source, n in written.values_list("source").annotate(n=Count("pk")):
+            generated.add_metric([source], n)
+        yield generated
+        tokens = written.aggregate(prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
+        used = CounterMetricFamily("aiseller_llm_tokens", "Tokens used by generation", labels=["kind"])
+        for kind, n in tokens.items():
+            used.add_metric([kind], n or 0)
+        yield used
+
+
+class QueueCollector:
+    def collect(self):
+        url = settings.CELERY_BROKER_URL
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            return
+        client = broker_client(url)
+        lengths = GaugeMetricFamily("aiseller_celery_queue_length", "Tasks waiting in each queue", labels=["queue"])
+        for queue in settings.CELERY_TASK_QUEUES:
+            names = [queue.name] + [f"{queue.name}{PRIORITY_SEPARATOR}{n}" for n in range(1, 10)]
+            lengths.add_metric([queue.name], sum(client.llen(name) for name in names))
+        yield lengths
+        yield GaugeMetricFamily("aiseller_celery_unacked", "Tasks taken by workers and not yet acknowledged",
+                                value=client.hlen("unacked"))
+
+
+class TaskCollector:
+    def collect(self):
+        histogram = HistogramMetricFamily("aiseller_task_duration_seconds", "How long each task ran", labels=["task"])
+        for task, recorded in sorted(instrumentation.durations().items()):
+            buckets = [(str(bound), recorded.get(str(bound), 0)) for bound in instrumentation.BUCKETS]
+            buckets.append(("+Inf", recorded.get("+Inf", 0)))
+            histogram.add_metric([task], buckets, sum_value=recorded.get("sum", 0))
+        yield histogram
+        runs = CounterMetricFamily("aiseller_tasks", "Tasks run, by their final state", labels=["task", "state"])
+        for (task, state), n in sorted(instrumentation.task_states().items()):
+            runs.add_metric([task, state], n)
+        yield runs
+
+
+REGISTRY = CollectorRegistry()
+for collector in (PipelineCollector(), QueueCollector(), TaskCollector()):
+    REGISTRY.register(collector)
+
+
+class PlainTextRenderer(BaseRenderer):
+    """Lets scrapers that ask for text/plain in; errors still come out as JSON text."""
+
+    media_type = "text/plain"
+    format = "txt"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, (bytes, str)) else json.dumps(data)
+
+
+class PrometheusView(APIView):
+    renderer_classes = [JSONRenderer, PlainTextRenderer]
+
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR},
+                   parameters=[OpenApiParameter("format", exclude=True)])
+    def get(self, request):
+        return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
