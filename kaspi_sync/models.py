@@ -73,7 +73,9 @@ class Product(models.Model):
     """The shop's catalogue, learned from the items its customers buy."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
-    code = models.CharField(max_length=100, help_text="Kaspi product code")
+    code = models.CharField(max_length=100, help_text="Kaspi product code, as in kaspi.kz/shop/p/-<code>/")
+    kaspi_id = models.CharField(max_length=200, blank=True, db_index=True,
+                                help_text="Kaspi's opaque product id, so the code is fetched once per product")
     sku = models.CharField(max_length=100, blank=True, help_text="The merchant's offer code")
     name = models.CharField(max_length=500)
     category_code = models.CharField(max_length=200, blank=True)

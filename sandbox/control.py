@@ -172,6 +172,11 @@ def kaspi_stats(state, request):
         return ok({"requests": state.kaspi_requests, "by_status": dict(state.kaspi_by_status)})
 
 
+def kaspi_requests(state, request):
+    with state.lock:
+        return ok(list(state.kaspi_log))
+
+
 # --- WAHA --------------------------------------------------------------------------------
 def set_session(state, request):
     body = _body(request)
@@ -294,6 +299,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/kaspi/advance", advance, ["POST"]),
     ("/_sandbox/kaspi/faults", kaspi_faults, ["POST"]),
     ("/_sandbox/kaspi/stats", kaspi_stats, ["GET"]),
+    ("/_sandbox/kaspi/requests", kaspi_requests, ["GET"]),
     ("/_sandbox/waha/sessions", set_session, ["POST"]),
     ("/_sandbox/waha/not-on-whatsapp", not_on_whatsapp, ["POST"]),
     ("/_sandbox/waha/faults", waha_faults, ["POST"]),

@@ -117,6 +117,7 @@ class State:
             self.seq = 0
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
+            self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
             self.set_session("default", "WORKING", "GOWS")
             self.sent, self.webhooks = [], []
@@ -224,10 +225,13 @@ class State:
             self.kaspi_malformed -= 1
             return self.kaspi_malformed % 3 + 1
 
-    def count_kaspi(self, status):
+    def count_kaspi(self, status, request=None):
         with self.lock:
             self.kaspi_requests += 1
             self.kaspi_by_status[str(status)] += 1
+            if request is not None:
+                self.kaspi_log.append({"at": time.time(), "path": request.path, "args": request.args.to_dict(),
+                                       "status": status})
 
     # --- WAHA --------------------------------------------------------------------------
     def set_session(self, name, status="WORKING", engine="GOWS"):

@@ -1,0 +1,171 @@
+"""A page of Kaspi orders into our orders, entries, catalogue and outbox triggers: one
+transaction and a few bulk queries per page, so a page is saved whole or not at all."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from messaging import outbox
+from messaging.models import Trigger
+from messaging.phones import normalize_phone
+
+from .client import KaspiOrder, KaspiProduct
+from .models import Order, OrderEntry, Product, Shop
+
+log = logging.getLogger(__name__)
+
+# Kaspi's business status decides our state; the tab (`state`) alone does not (ARCHIVE holds all ends).
+STATUS_TO_STATE = {
+    "APPROVED_BY_BANK": Order.State.NEW,
+    "ACCEPTED_BY_MERCHANT": Order.State.ACCEPTED,
+    "COMPLETED": Order.State.DELIVERED,
+    "CANCELLING": Order.State.CANCELLED,
+    "CANCELLED": Order.State.CANCELLED,
+    "KASPI_DELIVERY_RETURN_REQUESTED": Order.State.RETURNED,
+    "RETURN_ACCEPTED_BY_MERCHANT": Order.State.RETURNED,
+    "RETURNED": Order.State.RETURNED,
+}
+ORDER_FIELDS = [
+    "code", "kaspi_state", "kaspi_status", "state", "cancellation_reason", "total_price", "delivery_mode",
+    "planned_delivery_date", "created_at_kaspi", "customer_first_name", "customer_last_name", "customer_phone",
+    "delivered_at",
+]
+
+
+@dataclass
+class SyncSummary:
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    triggers: int = 0
+
+    def add(self, other: "SyncSummary"):
+        for name in ("seen", "new", "updated", "triggers"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __str__(self):
+        return f"orders seen: {self.seen}, new: {self.new}, updated: {self.updated}, triggers created: {self.triggers}"
+
+
+def ingest_page(shop: Shop, orders: list[KaspiOrder], products: dict[str, KaspiProduct | None], *,
+                now: datetime, fresh_since: datetime) -> SyncSummary:
+    """Upsert the orders, store the entries of new ones (`products`: Kaspi's product of each
+    entry id), and create the triggers the statuses call for.
+
+    An order first seen already finished and created before `fresh_since` is history: no trigger.
+    """
+    summary = SyncSummary(seen=len(orders))
+    with transaction.atomic():
+        # Another sync of this shop (should the Redis lock ever fail) waits here, page by page.
+        list(Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk).values_list("pk"))
+        existing = {o.kaspi_id: o for o in shop.orders.filter(kaspi_id__in=[data.kaspi_id for data in orders])}
+        created, changed, moved = [], [], []
+        for data in {data.kaspi_id: data for data in orders}.values():
+            order = existing.get(data.kaspi_id)
+            if order is None:
+                order = Order(shop=shop, kaspi_id=data.kaspi_id)
+                apply(order, data, now)
+                created.append((order, data))
+                continue
+            before = order.state
+            if apply(order, data, now):
+                order.updated_at = now
+                changed.append(order)
+                if order.state != before:
+                    moved.append(order)
+        Order.objects.bulk_create([order for order, _ in created])
+        Order.objects.bulk_update(changed, ORDER_FIELDS + ["updated_at"])
+        save_entries(shop, created, products)
+
+        for order, data in created:
+            if data.status not in STATUS_TO_STATE:
+                log.warning("order %s of shop %s: unknown Kaspi status %s, no trigger", data.code, shop.pk, data.status)
+            elif not (order.is_finished and data.created_at < fresh_since):
+                summary.triggers += create_triggers(order)
+        for order in moved:
+            summary.triggers += create_triggers(order)
+    summary.new, summary.updated = len(created), len(changed)
+    return summary
+
+
+def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
+    """Copy Kaspi's view onto our order; True if anything changed."""
+    state = STATUS_TO_STATE.get(data.status, order.state)  # an unknown status keeps our state
+    values = {
+        "code": data.code,
+        "kaspi_state": data.state,
+        "kaspi_status": data.status,
+        "state": state,
+        "cancellation_reason": data.cancellation_reason[:100],
+        "total_price": data.total_price,
+        "delivery_mode": data.delivery_mode[:50],
+        "planned_delivery_date": data.planned_delivery_date,
+        "created_at_kaspi": data.created_at,
+        "customer_first_name": data.first_name[:100] or order.customer_first_name,
+        "customer_last_name": data.last_name[:100] or order.customer_last_name,
+        # Kaspi masks the phone on finished orders: keep the first real one.
+        "customer_phone": order.customer_phone or normalize_phone(data.phone) or "",
+        "delivered_at": order.delivered_at or (now if state == Order.State.DELIVERED else None),
+    }
+    changed = [name for name, value in values.items() if getattr(order, name) != value]
+    for name in changed:
+        setattr(order, name, values[name])
+    return bool(changed)
+
+
+def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: dict[str, KaspiProduct | None]):
+    """The new orders' items, and what they teach about the shop's catalogue."""
+    lines = [(order, entry, products.get(entry.kaspi_id)) for order, data in created for entry in data.entries or []]
+    rows = product_rows(shop, [found for _, _, found in lines if found])
+    for order, entry, found in lines:
+        if found is None:
+            continue
+        row = rows[found.code]
+        row.kaspi_id, row.sku = found.kaspi_id, entry.sku or row.sku
+        row.name = (found.name or entry.name or row.name)[:500]
+        row.category_code = entry.category_code or found.category_code or row.category_code
+        row.category_title = entry.category_title or found.category_title or row.category_title
+        row.last_price = entry.base_price
+        row.times_sold += entry.quantity
+    Product.objects.bulk_create([row for row in rows.values() if row.pk is None])
+    Product.objects.bulk_update([row for row in rows.values() if row.pk],
+                                ["kaspi_id", "sku", "name", "category_code", "category_title", "last_price", "times_sold"])
+    OrderEntry.objects.bulk_create([
+        OrderEntry(order=order, product=rows[found.code] if found else None, kaspi_id=entry.kaspi_id,
+                   entry_number=entry.entry_number, name=entry.name[:500], category_title=entry.category_title[:200],
+                   quantity=entry.quantity, base_price=entry.base_price, total_price=entry.total_price)
+        for order, entry, found in lines
+    ])
+
+
+def product_rows(shop: Shop, found: list[KaspiProduct]) -> dict[str, Product]:
+    """The shop's Product row for each code, existing or new (unsaved). A row an older sync
+    saved under the opaque id is found by it, and gets its real code."""
+    codes, refs = {p.code for p in found}, {p.kaspi_id for p in found}
+    saved = list(Product.objects.filter(shop=shop).filter(Q(code__in=codes) | Q(kaspi_id__in=refs)))
+    by_code = {row.code: row for row in saved}
+    by_ref = {row.kaspi_id: row for row in saved if row.kaspi_id}
+    rows = {}
+    for product in found:
+        row = by_code.get(product.code) or by_ref.get(product.kaspi_id)
+        if row is None:
+            row = Product(shop=shop, code=product.code, name=product.name, kaspi_id=product.kaspi_id)
+        row.code = product.code
+        rows[product.code] = row
+    return rows
+
+
+def create_triggers(order: Order) -> int:
+    """POST_PURCHASE once an order is paid or accepted, ORDER_DELIVERED once it is completed;
+    an order cancelled or returned cancels what is still waiting."""
+    if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
+        outbox.cancel_waiting(order, reason=order.state)
+        return 0
+    if order.state in (Order.State.NEW, Order.State.ACCEPTED):
+        return outbox.create_trigger(order, Trigger.POST_PURCHASE)
+    if order.state == Order.State.DELIVERED:
+        return outbox.create_trigger(order, Trigger.ORDER_DELIVERED)
+    return 0
