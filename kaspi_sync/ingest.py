@@ -132,7 +132,7 @@ def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: 
         row.times_sold += entry.quantity
     Product.objects.bulk_create([row for row in rows.values() if row.pk is None])
     Product.objects.bulk_update([row for row in rows.values() if row.pk],
-                                ["kaspi_id", "sku", "name", "category_code", "category_title", "last_price", "times_sold"])
+                                ["code", "kaspi_id", "sku", "name", "category_code", "category_title", "last_price", "times_sold"])
     OrderEntry.objects.bulk_create([
         OrderEntry(order=order, product=rows[found.code] if found else None, kaspi_id=entry.kaspi_id,
                    entry_number=entry.entry_number, name=entry.name[:500], category_title=entry.category_title[:200],
