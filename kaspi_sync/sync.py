@@ -42,12 +42,19 @@ class SyncAlreadyRunning(Exception):
 @contextmanager
 def shop_lock(shop_id: int):
     """One sync of a shop at a time, across every worker and `sync_kaspi`. Yields a function
-    that renews the lock, raising if it was lost."""
+    that renews the lock, and stops the sync if the lock expired meanwhile."""
     lock = redis.client().lock(redis.key("sync-lock", shop_id), timeout=LOCK_SECONDS, blocking=False)
     if not lock.acquire():
         raise SyncAlreadyRunning(f"shop {shop_id}: a sync is already running")
+
+    def renew():
+        try:
+            lock.reacquire()
+        except LockError as exc:
+            raise SyncAlreadyRunning(f"shop {shop_id}: the sync lock expired; another sync may run") from exc
+
     try:
-        yield lock.reacquire
+        yield renew
     finally:
         try:
             lock.release()
