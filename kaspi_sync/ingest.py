@@ -1,17 +1,19 @@
-"""A page of Kaspi orders into our orders, entries, catalogue and outbox triggers: one
-transaction and a few bulk queries per page, so a page is saved whole or not at all."""
+"""A batch of Kaspi orders (a few pages) into our orders, entries, catalogue and outbox
+triggers: one transaction and a few bulk queries, so a batch is saved whole or not at all."""
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from messaging import outbox
 from messaging.models import Trigger
 from messaging.phones import normalize_phone
 
+from . import bulk
 from .client import KaspiOrder, KaspiProduct
 from .models import Order, OrderEntry, Product, Shop
 
@@ -28,6 +30,7 @@ STATUS_TO_STATE = {
     "RETURN_ACCEPTED_BY_MERCHANT": Order.State.RETURNED,
     "RETURNED": Order.State.RETURNED,
 }
+PRODUCT_FIELDS = ["code", "kaspi_id", "sku", "name", "category_code", "category_title"]
 ORDER_FIELDS = [
     "code", "kaspi_state", "kaspi_status", "state", "cancellation_reason", "total_price", "delivery_mode",
     "planned_delivery_date", "created_at_kaspi", "customer_first_name", "customer_last_name", "customer_phone",
@@ -50,16 +53,18 @@ class SyncSummary:
         return f"orders seen: {self.seen}, new: {self.new}, updated: {self.updated}, triggers created: {self.triggers}"
 
 
-def ingest_page(shop: Shop, orders: list[KaspiOrder], products: dict[str, KaspiProduct | None], *,
-                now: datetime, fresh_since: datetime) -> SyncSummary:
+def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, KaspiProduct | None], *,
+                now: datetime, fresh_since: datetime) -> tuple[SyncSummary, set[int]]:
     """Upsert the orders, store the entries of new ones (`products`: Kaspi's product of each
-    entry id), and create the triggers the statuses call for.
+    entry id), and create the triggers the statuses call for. Returns what it did and the ids
+    of the products sold, whose counts count_sales() brings up to date.
 
     An order first seen already finished and created before `fresh_since` is history: no trigger.
     """
     summary = SyncSummary(seen=len(orders))
     with transaction.atomic():
-        # Another sync of this shop (should the Redis lock ever fail) waits here, page by page.
+        relaxed_commit()
+        # Another sync of this shop (should the Redis lock ever fail) waits here, batch by batch.
         list(Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk).values_list("pk"))
         existing = {o.kaspi_id: o for o in shop.orders.filter(kaspi_id__in=[data.kaspi_id for data in orders])}
         created, changed, moved = [], [], []
@@ -76,19 +81,28 @@ def ingest_page(shop: Shop, orders: list[KaspiOrder], products: dict[str, KaspiP
                 changed.append(order)
                 if order.state != before:
                     moved.append(order)
-        Order.objects.bulk_create([order for order, _ in created])
+        bulk.insert(Order, [order for order, _ in created])
         Order.objects.bulk_update(changed, ORDER_FIELDS + ["updated_at"])
-        save_entries(shop, created, products)
+        sold = save_entries(shop, created, products)
 
+        news = []
         for order, data in created:
             if data.status not in STATUS_TO_STATE:
                 log.warning("order %s of shop %s: unknown Kaspi status %s, no trigger", data.code, shop.pk, data.status)
             elif not (order.is_finished and data.created_at < fresh_since):
-                summary.triggers += create_triggers(order)
-        for order in moved:
-            summary.triggers += create_triggers(order)
+                news.append(order)
+        summary.triggers = create_triggers(news + moved)
     summary.new, summary.updated = len(created), len(changed)
-    return summary
+    return summary, sold
+
+
+def relaxed_commit():
+    """A batch's commit need not wait for the disk: the sync's last commit (the watermark) does,
+    and flushes every batch before it. A crash in between loses batches the next sync reads
+    again, and never leaves a row half-saved (PostgreSQL stays consistent)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
@@ -116,29 +130,45 @@ def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
     return bool(changed)
 
 
-def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: dict[str, KaspiProduct | None]):
-    """The new orders' items, and what they teach about the shop's catalogue."""
+def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: dict[str, KaspiProduct | None]) -> set[int]:
+    """The new orders' items, and what they teach about the shop's catalogue; the products' ids."""
     lines = [(order, entry, products.get(entry.kaspi_id)) for order, data in created for entry in data.entries or []]
     rows = product_rows(shop, [found for _, _, found in lines if found])
+    changed = set()  # codes
     for order, entry, found in lines:
         if found is None:
             continue
         row = rows[found.code]
-        row.kaspi_id, row.sku = found.kaspi_id, entry.sku or row.sku
-        row.name = (found.name or entry.name or row.name)[:500]
-        row.category_code = entry.category_code or found.category_code or row.category_code
-        row.category_title = entry.category_title or found.category_title or row.category_title
-        row.last_price = entry.base_price
-        row.times_sold += entry.quantity
+        values = {
+            "code": found.code,
+            "kaspi_id": found.kaspi_id,
+            "sku": entry.sku or row.sku,
+            "name": (found.name or entry.name or row.name)[:500],
+            "category_code": entry.category_code or found.category_code or row.category_code,
+            "category_title": entry.category_title or found.category_title or row.category_title,
+        }
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed.add(found.code)
     Product.objects.bulk_create([row for row in rows.values() if row.pk is None])
-    Product.objects.bulk_update([row for row in rows.values() if row.pk],
-                                ["code", "kaspi_id", "sku", "name", "category_code", "category_title", "last_price", "times_sold"])
-    OrderEntry.objects.bulk_create([
+    Product.objects.bulk_update([rows[code] for code in changed if rows[code].pk], PRODUCT_FIELDS)
+    bulk.insert(OrderEntry, [
         OrderEntry(order=order, product=rows[found.code] if found else None, kaspi_id=entry.kaspi_id,
                    entry_number=entry.entry_number, name=entry.name[:500], category_title=entry.category_title[:200],
                    quantity=entry.quantity, base_price=entry.base_price, total_price=entry.total_price)
         for order, entry, found in lines
     ])
+    return {row.pk for row in rows.values()}
+
+
+def count_sales(product_ids):
+    """Each product's times_sold and last_price, from the entries themselves, so they never drift."""
+    entries = OrderEntry.objects.filter(product=OuterRef("pk"))
+    Product.objects.filter(pk__in=product_ids).update(
+        times_sold=Coalesce(Subquery(entries.values("product").annotate(n=Sum("quantity")).values("n")), 0),
+        last_price=Subquery(entries.order_by("-order__created_at_kaspi", "-pk").values("base_price")[:1]),
+    )
 
 
 def product_rows(shop: Shop, found: list[KaspiProduct]) -> dict[str, Product]:
@@ -153,19 +183,21 @@ def product_rows(shop: Shop, found: list[KaspiProduct]) -> dict[str, Product]:
         row = by_code.get(product.code) or by_ref.get(product.kaspi_id)
         if row is None:
             row = Product(shop=shop, code=product.code, name=product.name, kaspi_id=product.kaspi_id)
-        row.code = product.code
         rows[product.code] = row
     return rows
 
 
-def create_triggers(order: Order) -> int:
+TRIGGER_FOR_STATE = {
+    Order.State.NEW: Trigger.POST_PURCHASE,
+    Order.State.ACCEPTED: Trigger.POST_PURCHASE,
+    Order.State.DELIVERED: Trigger.ORDER_DELIVERED,
+}
+
+
+def create_triggers(orders: list[Order]) -> int:
     """POST_PURCHASE once an order is paid or accepted, ORDER_DELIVERED once it is completed;
-    an order cancelled or returned cancels what is still waiting."""
-    if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
-        outbox.cancel_waiting(order, reason=order.state)
-        return 0
-    if order.state in (Order.State.NEW, Order.State.ACCEPTED):
-        return outbox.create_trigger(order, Trigger.POST_PURCHASE)
-    if order.state == Order.State.DELIVERED:
-        return outbox.create_trigger(order, Trigger.ORDER_DELIVERED)
-    return 0
+    an order cancelled or returned cancels what is still waiting. Returns the triggers created."""
+    for order in orders:
+        if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
+            outbox.cancel_waiting(order, reason=order.state)
+    return outbox.create_triggers([(o, TRIGGER_FOR_STATE[o.state]) for o in orders if o.state in TRIGGER_FOR_STATE])

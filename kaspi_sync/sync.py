@@ -14,8 +14,11 @@ The watermark moves to the sync's start only when every read succeeded.
 """
 
 import logging
+import queue
+import threading
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import chain
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,11 +29,12 @@ from config import redis
 
 from .catalogue import Catalogue
 from .client import ACTIVE_STATES, STATES, KaspiAuthError, KaspiClient, KaspiError, KaspiOrder
-from .ingest import SyncSummary, ingest_page
+from .ingest import SyncSummary, count_sales, ingest_batch
 from .models import Order, Shop
 
 log = logging.getLogger(__name__)
-LOCK_SECONDS = 10 * 60  # renewed at every page; expires soon after a worker dies holding it
+LOCK_SECONDS = 10 * 60  # renewed at every batch; expires soon after a worker dies holding it
+BATCH = 500  # orders saved per transaction: a few pages, so fewer round trips than page by page
 
 __all__ = ["SyncAlreadyRunning", "SyncSummary", "sync_shop"]
 
@@ -78,6 +82,8 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
             rejected = {"token_status": Shop.TokenStatus.REJECTED} if isinstance(exc, KaspiAuthError) else {}
             Shop.objects.filter(pk=shop.pk).update(last_sync_error=str(exc)[:2000], **rejected)
             raise
+        finally:
+            count_sales(run.sold)  # once per sync, not per page: it is derived from the saved entries
     done = {"last_synced_at": now, "token_status": Shop.TokenStatus.OK, "last_sync_error": ""}
     if shop.sync_watermark is None or run.since <= shop.sync_watermark:
         done["sync_watermark"] = now  # everything since the old watermark was read
@@ -86,11 +92,51 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
     return run.summary
 
 
+def read_ahead(iterable, depth: int = 10):
+    """Yield from `iterable` while a thread reads up to `depth` items ahead, so Kaspi's
+    latency hides behind the database work. The reader's exception is raised here."""
+    items, stopped, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def put(item, error=None) -> bool:
+        while not stopped.is_set():
+            try:
+                items.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False  # the consumer has gone
+
+    def read():
+        try:
+            for item in iterable:
+                if not put(item):
+                    return
+            put(done)
+        except Exception as exc:  # handed to the consumer, which raises it
+            put(None, exc)
+
+    reader = threading.Thread(target=read, name="kaspi-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stopped.set()
+        reader.join()
+
+
 class SyncRun:
     def __init__(self, shop: Shop, now: datetime, days: int | None, progress, renew_lock):
         self.shop, self.now, self.progress, self.renew_lock = shop, now, progress, renew_lock
+        # Pages are read by a thread of their own (see read_ahead); a session is not shared.
         self.client = KaspiClient(shop.kaspi_token, shop_label=f"shop {shop.pk}")
-        self.catalogue = Catalogue(shop, self.client)
+        self.lookups = KaspiClient(shop.kaspi_token, shop_label=f"shop {shop.pk}")
+        self.catalogue = Catalogue(shop, self.lookups)
         overlap = timedelta(minutes=settings.KASPI_SYNC_OVERLAP_MINUTES)
         if days:
             self.since = now - timedelta(days=days)
@@ -102,17 +148,23 @@ class SyncRun:
         self.fresh_since = shop.sync_watermark - overlap if shop.sync_watermark else now
         self.open_since = min(self.since, now - timedelta(days=settings.KASPI_OPEN_ORDERS_DAYS))
         self.seen: set[str] = set()
+        self.sold: set[int] = set()
         self.summary = SyncSummary()
 
     def read(self):
-        for state in STATES:
-            for page in self.client.pages(state, self.since, self.now):
-                self.ingest(page.orders, page.total if page.number == 0 else 0)
+        pages = chain.from_iterable(self.client.pages(state, self.since, self.now) for state in STATES)
         if self.open_since < self.since:
-            for state in ACTIVE_STATES:
-                for page in self.client.pages(state, self.open_since, self.since - timedelta(milliseconds=1),
-                                              with_entries=False):
-                    self.ingest(page.orders, page.total if page.number == 0 else 0)
+            before = self.since - timedelta(milliseconds=1)
+            pages = chain(pages, chain.from_iterable(
+                self.client.pages(state, self.open_since, before, with_entries=False) for state in ACTIVE_STATES))
+        batch, expected = [], 0
+        for page in read_ahead(pages):
+            batch += page.orders
+            expected += page.total if page.number == 0 else 0
+            if len(batch) >= BATCH:
+                self.ingest(batch, expected)
+                batch, expected = [], 0
+        self.ingest(batch, expected)
         unseen = (
             self.shop.orders.filter(created_at_kaspi__gte=self.open_since, created_at_kaspi__lte=self.now)
             .exclude(state__in=[Order.State.DELIVERED, Order.State.CANCELLED, Order.State.RETURNED])
@@ -120,19 +172,22 @@ class SyncRun:
             .values_list("kaspi_id", flat=True)
         )
         for kaspi_id in list(unseen):
-            found = self.client.order(kaspi_id)
+            found = self.lookups.order(kaspi_id)
             if found is not None:
                 self.ingest([found], 1)
 
     def ingest(self, orders: list[KaspiOrder], expected: int):
-        """Fetch what new orders lack (their entries, their products' codes), then save the page.
-        `expected`: how many more orders the query that gave this page announced."""
-        known = set(self.shop.orders.filter(kaspi_id__in=[o.kaspi_id for o in orders]).values_list("kaspi_id", flat=True))
-        fresh = [o for o in orders if o.kaspi_id not in known]
-        entries = {o.kaspi_id: o.entries if o.entries is not None else self.client.entries(o.kaspi_id) for o in fresh}
+        """Fetch what new orders lack (their entries, their products' codes), then save them.
+        `expected`: how many more orders the queries that gave them announced."""
+        lacking = [o.kaspi_id for o in orders if o.entries is None]  # pages read without entries
+        known = set(self.shop.orders.filter(kaspi_id__in=lacking).values_list("kaspi_id", flat=True)) if lacking else set()
+        fresh = [o for o in orders if o.entries is not None or o.kaspi_id not in known]
+        entries = {o.kaspi_id: o.entries if o.entries is not None else self.lookups.entries(o.kaspi_id) for o in fresh}
         orders = [replace(o, entries=entries[o.kaspi_id]) if o.kaspi_id in entries else o for o in orders]
         products = {e.kaspi_id: self.catalogue.product_for(e) for o in fresh for e in entries[o.kaspi_id]}
-        self.summary.add(ingest_page(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since))
+        summary, sold = ingest_batch(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since)
+        self.summary.add(summary)
+        self.sold |= sold
         self.seen.update(o.kaspi_id for o in orders)
         self.renew_lock()
         if self.progress:

@@ -34,6 +34,34 @@ def create_trigger(order, trigger: Trigger) -> int:
     return 1
 
 
+def create_triggers(wanted: list) -> int:
+    """create_trigger for many (order, trigger) pairs at once, as a sync's page has them: the
+    rows that do not exist yet in one INSERT, their events in another. Returns how many it created."""
+    wanted = [(order, trigger) for order, trigger in wanted if order.shop.trigger_enabled(trigger)]
+    existing = set(
+        OutboundMessage.objects.filter(order__in=[order for order, _ in wanted]).values_list("order_id", "trigger")
+    )
+    messages = [
+        OutboundMessage(shop_id=order.shop_id, order=order, trigger=trigger, phone=order.customer_phone)
+        for order, trigger in wanted
+        if (order.pk, trigger) not in existing
+    ]
+    try:
+        with transaction.atomic():
+            OutboundMessage.objects.bulk_create(messages)
+    except IntegrityError:  # another writer got in between: one by one, the unique constraint decides
+        return sum(create_trigger(order, trigger) for order, trigger in wanted)
+    if not messages:
+        return 0
+    MessageEvent.objects.bulk_create([MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
+    from .tasks import start_pipelines
+
+    ids = [message.pk for message in messages]
+    transaction.on_commit(lambda: start_pipelines.delay(ids))
+    log.info("outbox: %s rows created (%s to %s)", len(ids), ids[0], ids[-1])
+    return len(ids)
+
+
 def move(message_id: int, expected, new_status: str, note: str = "", **fields) -> bool:
     """Move a row from one of the `expected` statuses to `new_status`; False if another
     worker (or an earlier run) moved it first."""

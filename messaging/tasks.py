@@ -19,3 +19,13 @@ def send_whatsapp(self, message_id: int):
             outbox.move(message_id, Status.GENERATED, Status.FAILED, note=str(exc), reason="retries_exhausted")
             return
         raise self.retry(countdown=exc.seconds, exc=exc)
+
+
+@shared_task(name="messaging.start_pipelines")
+def start_pipelines(message_ids: list[int]):
+    """The pipelines of many new outbox rows (a sync's page), started by a worker rather
+    than one publish per row inside the sync."""
+    from seller.pipeline import start_pipeline
+
+    for message_id in message_ids:
+        start_pipeline(message_id)
