@@ -164,7 +164,9 @@ def kaspi_faults(state, request):
             state.kaspi_faults.extend(responses)
         state.kaspi_retry_after = int(body.get("retry_after", state.kaspi_retry_after))
         state.kaspi_malformed = int(body.get("malformed", state.kaspi_malformed))
-        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed})
+        state.kaspi_malformed_after = int(body.get("malformed_after", 0))
+        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed,
+                   "malformed_after": state.kaspi_malformed_after})
 
 
 def kaspi_stats(state, request):

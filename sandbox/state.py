@@ -116,6 +116,7 @@ class State:
             self.shops, self.orders_by_code, self.orders_by_id, self.entries_by_id = {}, {}, {}, {}
             self.seq = 0
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
+            self.kaspi_malformed_after = 0  # good 200s to give before the malformed ones
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
             self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
@@ -221,6 +222,9 @@ class State:
         """0 for a normal reply, else which way to break it (1, 2 or 3; see kaspi.py)."""
         with self.lock:
             if not self.kaspi_malformed:
+                return 0
+            if self.kaspi_malformed_after:
+                self.kaspi_malformed_after -= 1
                 return 0
             self.kaspi_malformed -= 1
             return self.kaspi_malformed % 3 + 1

@@ -48,8 +48,8 @@ class KaspiShop:
         """Later calls to requests() show only what comes next."""
         self.since = time.time()
 
-    def faults(self, **body):
-        self.sandbox.control("kaspi/faults", **body)
+    def faults(self, **body) -> dict:
+        return self.sandbox.control("kaspi/faults", **body)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kaspi_sync import client as kaspi_client
+from kaspi_sync import sync
 from kaspi_sync.client import (KaspiAuthError, KaspiClient, KaspiError, KaspiMalformedReply, KaspiRefused,
                                windows)
 from kaspi_sync.models import Order, OrderEntry, Shop
@@ -140,19 +141,21 @@ def test_a_malformed_reply_names_the_shop_and_the_request_and_saves_nothing(sync
     assert Order.objects.count() == 2
 
 
-def test_a_reply_broken_in_the_middle_of_a_sync_leaves_no_order_half_saved(sandbox, db):
-    shop = make_shop(sandbox, "broken-midway-token", orders=400)
+def test_a_reply_broken_in_the_middle_of_a_sync_leaves_no_order_half_saved(sandbox, db, monkeypatch):
+    monkeypatch.setattr(sync, "BATCH", 100)  # saved in several transactions
+    shop = make_shop(sandbox, "broken-midway-token", orders=1500)
 
-    def break_the_next_reply(done, expected):
-        if done and not Order.objects.filter(shop=shop.shop, kaspi_state="ARCHIVE").exists():
-            shop.faults(malformed=1)  # once a page is saved, before the archive is read
+    def break_a_later_reply(done, expected):
+        if not shop.broken:
+            shop.broken = shop.faults(malformed=1, malformed_after=3)  # once a batch is saved
 
+    shop.broken = None
     with pytest.raises(KaspiMalformedReply):
-        shop.sync(days=30, progress=break_the_next_reply)
+        shop.sync(days=30, progress=break_a_later_reply)
 
     saved = Order.objects.filter(shop=shop.shop)
-    assert 0 < saved.count() < 400
+    assert 0 < saved.count() < 1500
     assert not saved.filter(entries__isnull=True).exists()
     shop.faults(malformed=0)
     shop.sync(days=30)
-    assert saved.count() == 400 and OrderEntry.objects.filter(order__shop=shop.shop).count() >= 400
+    assert saved.count() == 1500 and OrderEntry.objects.filter(order__shop=shop.shop).count() >= 1500
