@@ -30,6 +30,8 @@ STATUS_TO_STATE = {
     "RETURN_ACCEPTED_BY_MERCHANT": Order.State.RETURNED,
     "RETURNED": Order.State.RETURNED,
 }
+ENTRY_FIELDS = ["order_id", "product_id", "kaspi_id", "entry_number", "name", "category_title", "quantity",
+                "base_price", "total_price"]
 PRODUCT_FIELDS = ["code", "kaspi_id", "sku", "name", "category_code", "category_title"]
 ORDER_FIELDS = [
     "code", "kaspi_state", "kaspi_status", "state", "cancellation_reason", "total_price", "delivery_mode",
@@ -153,10 +155,10 @@ def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: 
                 changed.add(found.code)
     Product.objects.bulk_create([row for row in rows.values() if row.pk is None])
     Product.objects.bulk_update([rows[code] for code in changed if rows[code].pk], PRODUCT_FIELDS)
-    bulk.insert(OrderEntry, [
-        OrderEntry(order=order, product=rows[found.code] if found else None, kaspi_id=entry.kaspi_id,
-                   entry_number=entry.entry_number, name=entry.name[:500], category_title=entry.category_title[:200],
-                   quantity=entry.quantity, base_price=entry.base_price, total_price=entry.total_price)
+    # Tuples, not OrderEntry objects: a first sync writes tens of thousands of entries.
+    bulk.insert_rows(OrderEntry, ENTRY_FIELDS, [
+        (order.pk, rows[found.code].pk if found else None, entry.kaspi_id, entry.entry_number, entry.name[:500],
+         entry.category_title[:200], entry.quantity, entry.base_price, entry.total_price)
         for order, entry, found in lines
     ])
     return {row.pk for row in rows.values()}

@@ -182,9 +182,9 @@ class SyncRun:
         lacking = [o.kaspi_id for o in orders if o.entries is None]  # pages read without entries
         known = set(self.shop.orders.filter(kaspi_id__in=lacking).values_list("kaspi_id", flat=True)) if lacking else set()
         fresh = [o for o in orders if o.entries is not None or o.kaspi_id not in known]
-        entries = {o.kaspi_id: o.entries if o.entries is not None else self.lookups.entries(o.kaspi_id) for o in fresh}
-        orders = [replace(o, entries=entries[o.kaspi_id]) if o.kaspi_id in entries else o for o in orders]
-        products = {e.kaspi_id: self.catalogue.product_for(e) for o in fresh for e in entries[o.kaspi_id]}
+        fetched = {o.kaspi_id: self.lookups.entries(o.kaspi_id) for o in fresh if o.entries is None}
+        orders = [replace(o, entries=fetched[o.kaspi_id]) if o.kaspi_id in fetched else o for o in orders]
+        products = {e.kaspi_id: self.catalogue.product_for(e) for o in orders if o.entries for e in o.entries}
         summary, sold = ingest_batch(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since)
         self.summary.add(summary)
         self.sold |= sold
