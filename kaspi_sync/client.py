@@ -49,7 +49,7 @@ class KaspiMalformedReply(KaspiError):
     transient = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KaspiEntry:
     kaspi_id: str
     entry_number: int
@@ -63,7 +63,7 @@ class KaspiEntry:
     category_title: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KaspiProduct:
     kaspi_id: str
     code: str  # the code of kaspi.kz/shop/p/-<code>/ and of the review link
@@ -72,7 +72,7 @@ class KaspiProduct:
     category_title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KaspiOrder:
     kaspi_id: str
     code: str
@@ -89,7 +89,7 @@ class KaspiOrder:
     entries: list[KaspiEntry] | None  # None: not included in the reply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     orders: list[KaspiOrder]
     number: int

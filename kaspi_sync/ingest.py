@@ -4,6 +4,8 @@ triggers: one transaction and a few bulk queries, so a batch is saved whole or n
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
@@ -30,6 +32,9 @@ STATUS_TO_STATE = {
     "RETURN_ACCEPTED_BY_MERCHANT": Order.State.RETURNED,
     "RETURNED": Order.State.RETURNED,
 }
+FINISHED = (Order.State.DELIVERED, Order.State.CANCELLED, Order.State.RETURNED)
+UNSEEN = SimpleNamespace(state=Order.State.NEW, customer_first_name="", customer_last_name="", customer_phone="",
+                         delivered_at=None)
 ENTRY_FIELDS = ["order_id", "product_id", "kaspi_id", "entry_number", "name", "category_title", "quantity",
                 "base_price", "total_price"]
 PRODUCT_FIELDS = ["code", "kaspi_id", "sku", "name", "category_code", "category_title"]
@@ -73,9 +78,7 @@ def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, Kaspi
         for data in {data.kaspi_id: data for data in orders}.values():
             order = existing.get(data.kaspi_id)
             if order is None:
-                order = Order(shop=shop, kaspi_id=data.kaspi_id)
-                apply(order, data, now)
-                created.append((order, data))
+                created.append(data)
                 continue
             before = order.state
             if apply(order, data, now):
@@ -83,19 +86,33 @@ def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, Kaspi
                 changed.append(order)
                 if order.state != before:
                     moved.append(order)
-        bulk.insert(Order, [order for order, _ in created])
         Order.objects.bulk_update(changed, ORDER_FIELDS + ["updated_at"])
-        sold = save_entries(shop, created, products)
-
-        news = []
-        for order, data in created:
-            if data.status not in STATUS_TO_STATE:
-                log.warning("order %s of shop %s: unknown Kaspi status %s, no trigger", data.code, shop.pk, data.status)
-            elif not (order.is_finished and data.created_at < fresh_since):
-                news.append(order)
+        saved = save_orders(shop, created, now)
+        sold = save_entries(shop, [(pk, data) for pk, data, _ in saved], products)
+        news = [Order(pk=pk, shop=shop, kaspi_id=data.kaspi_id, **fields)
+                for pk, data, fields in saved if is_news(data, fields["state"], fresh_since)]
         summary.triggers = create_triggers(news + moved)
     summary.new, summary.updated = len(created), len(changed)
     return summary, sold
+
+
+def save_orders(shop: Shop, created: list[KaspiOrder], now: datetime) -> list[tuple[int, KaspiOrder, dict]]:
+    """Insert new orders as rows, not objects (a first sync writes thousands); (id, data, fields) of each."""
+    ids = bulk.new_ids(Order, len(created)) if created else []
+    saved = [(pk, data, kaspi_values(data, now)) for pk, data in zip(ids, created)]
+    bulk.insert_rows(Order, ["id", "shop_id", "kaspi_id", "first_seen_at", "updated_at", *ORDER_FIELDS], [
+        (pk, shop.pk, data.kaspi_id, now, now, *[fields[name] for name in ORDER_FIELDS]) for pk, data, fields in saved
+    ])
+    return saved
+
+
+def is_news(data: KaspiOrder, state: str, fresh_since: datetime) -> bool:
+    """A new order calls for a trigger, unless Kaspi's status is unknown to us or the order is
+    finished history (created before `fresh_since`)."""
+    if data.status not in STATUS_TO_STATE:
+        log.warning("order %s: unknown Kaspi status %s, no trigger", data.code, data.status)
+        return False
+    return not (state in FINISHED and data.created_at < fresh_since)
 
 
 def relaxed_commit():
@@ -109,8 +126,18 @@ def relaxed_commit():
 
 def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
     """Copy Kaspi's view onto our order; True if anything changed."""
-    state = STATUS_TO_STATE.get(data.status, order.state)  # an unknown status keeps our state
-    values = {
+    values = kaspi_values(data, now, order)
+    changed = [name for name, value in values.items() if getattr(order, name) != value]
+    for name in changed:
+        setattr(order, name, values[name])
+    return bool(changed)
+
+
+def kaspi_values(data: KaspiOrder, now: datetime, order: Order | None = None) -> dict:
+    """Our order's fields as Kaspi shows them; what `order` saw first it keeps."""
+    seen = order or UNSEEN
+    state = STATUS_TO_STATE.get(data.status, seen.state)  # an unknown status keeps our state
+    return {
         "code": data.code,
         "kaspi_state": data.state,
         "kaspi_status": data.status,
@@ -120,24 +147,27 @@ def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
         "delivery_mode": data.delivery_mode[:50],
         "planned_delivery_date": data.planned_delivery_date,
         "created_at_kaspi": data.created_at,
-        "customer_first_name": data.first_name[:100] or order.customer_first_name,
-        "customer_last_name": data.last_name[:100] or order.customer_last_name,
+        "customer_first_name": data.first_name[:100] or seen.customer_first_name,
+        "customer_last_name": data.last_name[:100] or seen.customer_last_name,
         # Kaspi masks the phone on finished orders: keep the first real one.
-        "customer_phone": order.customer_phone or normalize_phone(data.phone) or "",
-        "delivered_at": order.delivered_at or (now if state == Order.State.DELIVERED else None),
+        "customer_phone": seen.customer_phone or kaspi_phone(data.phone),
+        "delivered_at": seen.delivered_at or (now if state == Order.State.DELIVERED else None),
     }
-    changed = [name for name, value in values.items() if getattr(order, name) != value]
-    for name in changed:
-        setattr(order, name, values[name])
-    return bool(changed)
 
 
-def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: dict[str, KaspiProduct | None]) -> set[int]:
-    """The new orders' items, and what they teach about the shop's catalogue; the products' ids."""
-    lines = [(order, entry, products.get(entry.kaspi_id)) for order, data in created for entry in data.entries or []]
+@lru_cache(maxsize=10_000)
+def kaspi_phone(raw: str) -> str:
+    """E.164, or "" for a masked or invalid number; cached, as customers come back."""
+    return normalize_phone(raw) or ""
+
+
+def save_entries(shop: Shop, created: list[tuple[int, KaspiOrder]], products: dict[str, KaspiProduct | None]) -> set[int]:
+    """The new orders' items (by order id), and what they teach about the shop's catalogue;
+    the ids of the products sold."""
+    lines = [(order_id, entry, products.get(entry.kaspi_id)) for order_id, data in created for entry in data.entries or []]
     rows = product_rows(shop, [found for _, _, found in lines if found])
     changed = set()  # codes
-    for order, entry, found in lines:
+    for _, entry, found in lines:
         if found is None:
             continue
         row = rows[found.code]
@@ -157,9 +187,9 @@ def save_entries(shop: Shop, created: list[tuple[Order, KaspiOrder]], products: 
     Product.objects.bulk_update([rows[code] for code in changed if rows[code].pk], PRODUCT_FIELDS)
     # Tuples, not OrderEntry objects: a first sync writes tens of thousands of entries.
     bulk.insert_rows(OrderEntry, ENTRY_FIELDS, [
-        (order.pk, rows[found.code].pk if found else None, entry.kaspi_id, entry.entry_number, entry.name[:500],
+        (order_id, rows[found.code].pk if found else None, entry.kaspi_id, entry.entry_number, entry.name[:500],
          entry.category_title[:200], entry.quantity, entry.base_price, entry.total_price)
-        for order, entry, found in lines
+        for order_id, entry, found in lines
     ])
     return {row.pk for row in rows.values()}
 
