@@ -158,6 +158,8 @@ def kaspi_values(data: KaspiOrder, now: datetime, order: Order | None = None) ->
 @lru_cache(maxsize=10_000)
 def kaspi_phone(raw: str) -> str:
     """E.164, or "" for a masked or invalid number; cached, as customers come back."""
+    if "*" in raw:
+        return ""  # masked (finished orders): most of a first sync, and not worth parsing
     return normalize_phone(raw) or ""
 
 
