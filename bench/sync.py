@@ -2,8 +2,8 @@
 
     python bench/sync.py            (or: make bench)
 
-Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../aiseller_bench, created if
-missing; its name must contain "bench") and its own Redis DB (BENCH_REDIS_URL, default DB 15,
+Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../aiseller_bench, dropped and
+created afresh; its name must contain "bench") and its own Redis DB (BENCH_REDIS_URL, default DB 15,
 of which only the project's keys and queues are removed). The sandbox runs in a process of its
 own, as Kaspi would. Download and ingestion alternate for BENCH_ROUNDS rounds (3); the medians
 and their ratio go to bench/results/sync.json.
@@ -41,9 +41,9 @@ def create_database():
     if "bench" not in name:
         sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
     server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(server, autocommit=True) as connection:  # afresh, so every run starts alike
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def start_sandbox():
