@@ -94,7 +94,7 @@ def main():
     from django.core.management import call_command
     from django.utils import timezone
 
-    from kaspi_sync.models import Order, Shop
+    from kaspi_sync.models import Order, OrderEntry, Shop
     from kaspi_sync.sync import sync_shop
 
     call_command("migrate", verbosity=0)
@@ -128,6 +128,7 @@ def main():
             repeats.append(time.perf_counter() - started)
             assert downloaded == summary.seen == summary.new == Order.objects.filter(shop=shop).count() == ORDERS
             assert again.new == again.triggers == 0
+            items = OrderEntry.objects.filter(order__shop=shop).count()
     finally:
         process.terminate()
         process.wait(10)
@@ -142,6 +143,7 @@ def main():
         "ratio": round(ingest_seconds / download_seconds, 2),
         "target_ratio": 1.5,
         "each_round": [{"download": round(d, 2), "ingest": round(i, 2)} for d, i in zip(downloads, ingests)],
+        "items": items,
         "triggers_created": summary.triggers,
         "repeat_sync_seconds": round(median(repeats), 2),
         "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",

@@ -1,4 +1,4 @@
-"""A batch of Kaspi orders (a few pages) into our orders, entries, catalogue and outbox
+"""A batch of Kaspi orders (up to ten pages) into our orders, entries, catalogue and outbox
 triggers: one transaction and a few bulk queries, so a batch is saved whole or not at all."""
 
 import logging
@@ -31,6 +31,11 @@ STATUS_TO_STATE = {
     "KASPI_DELIVERY_RETURN_REQUESTED": Order.State.RETURNED,
     "RETURN_ACCEPTED_BY_MERCHANT": Order.State.RETURNED,
     "RETURNED": Order.State.RETURNED,
+}
+TRIGGER_FOR_STATE = {
+    Order.State.NEW: Trigger.POST_PURCHASE,
+    Order.State.ACCEPTED: Trigger.POST_PURCHASE,
+    Order.State.DELIVERED: Trigger.ORDER_DELIVERED,
 }
 FINISHED = (Order.State.DELIVERED, Order.State.CANCELLED, Order.State.RETURNED)
 UNSEEN = SimpleNamespace(state=Order.State.NEW, customer_first_name="", customer_last_name="", customer_phone="",
@@ -163,10 +168,12 @@ def kaspi_phone(raw: str) -> str:
     return normalize_phone(raw) or ""
 
 
-def save_entries(shop: Shop, created: list[tuple[int, KaspiOrder]], products: dict[str, KaspiProduct | None]) -> set[int]:
+def save_entries(shop: Shop, created: list[tuple[int, KaspiOrder]],
+                 products: dict[str, KaspiProduct | None]) -> set[int]:
     """The new orders' items (by order id), and what they teach about the shop's catalogue;
     the ids of the products sold."""
-    lines = [(order_id, entry, products.get(entry.kaspi_id)) for order_id, data in created for entry in data.entries or []]
+    lines = [(order_id, entry, products.get(entry.kaspi_id))
+             for order_id, data in created for entry in data.entries or []]
     rows = product_rows(shop, [found for _, _, found in lines if found])
     changed = set()  # codes
     for _, entry, found in lines:
@@ -219,13 +226,6 @@ def product_rows(shop: Shop, found: list[KaspiProduct]) -> dict[str, Product]:
             row = Product(shop=shop, code=product.code, name=product.name, kaspi_id=product.kaspi_id)
         rows[product.code] = row
     return rows
-
-
-TRIGGER_FOR_STATE = {
-    Order.State.NEW: Trigger.POST_PURCHASE,
-    Order.State.ACCEPTED: Trigger.POST_PURCHASE,
-    Order.State.DELIVERED: Trigger.ORDER_DELIVERED,
-}
 
 
 def create_triggers(orders: list[Order]) -> int:

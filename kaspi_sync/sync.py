@@ -18,8 +18,8 @@ import queue
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
-from itertools import chain
 from datetime import datetime, timedelta
+from itertools import chain
 
 from django.conf import settings
 from django.utils import timezone
@@ -70,7 +70,7 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
     """Read the shop's orders from Kaspi and record what changed (see the module's doc).
 
     Safe to repeat: orders are upserted and triggers are unique per (order, trigger).
-    `progress(done, more_expected)` is called after each page. A rejected token marks the
+    `progress(done, more_expected)` is called after each batch. A rejected token marks the
     shop; any Kaspi error is recorded on the shop and raised.
     """
     now = now or timezone.now()
@@ -164,7 +164,8 @@ class SyncRun:
             if len(batch) >= BATCH:
                 self.ingest(batch, expected)
                 batch, expected = [], 0
-        self.ingest(batch, expected)
+        if batch:
+            self.ingest(batch, expected)
         unseen = (
             self.shop.orders.filter(created_at_kaspi__gte=self.open_since, created_at_kaspi__lte=self.now)
             .exclude(state__in=[Order.State.DELIVERED, Order.State.CANCELLED, Order.State.RETURNED])
@@ -181,8 +182,7 @@ class SyncRun:
         `expected`: how many more orders the queries that gave them announced."""
         lacking = [o.kaspi_id for o in orders if o.entries is None]  # pages read without entries
         known = set(self.shop.orders.filter(kaspi_id__in=lacking).values_list("kaspi_id", flat=True)) if lacking else set()
-        fresh = [o for o in orders if o.entries is not None or o.kaspi_id not in known]
-        fetched = {o.kaspi_id: self.lookups.entries(o.kaspi_id) for o in fresh if o.entries is None}
+        fetched = {kaspi_id: self.lookups.entries(kaspi_id) for kaspi_id in lacking if kaspi_id not in known}
         orders = [replace(o, entries=fetched[o.kaspi_id]) if o.kaspi_id in fetched else o for o in orders]
         products = {e.kaspi_id: self.catalogue.product_for(e) for o in orders if o.entries for e in o.entries}
         summary, sold = ingest_batch(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since)
