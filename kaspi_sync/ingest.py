@@ -103,12 +103,12 @@ def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, Kaspi
 
 def save_orders(shop: Shop, created: list[KaspiOrder], now: datetime) -> list[tuple[int, KaspiOrder, dict]]:
     """Insert new orders as rows, not objects (a first sync writes thousands); (id, data, fields) of each."""
-    ids = bulk.new_ids(Order, len(created)) if created else []
-    saved = [(pk, data, kaspi_values(data, now)) for pk, data in zip(ids, created)]
-    bulk.insert_rows(Order, ["id", "shop_id", "kaspi_id", "first_seen_at", "updated_at", *ORDER_FIELDS], [
-        (pk, shop.pk, data.kaspi_id, now, now, *[fields[name] for name in ORDER_FIELDS]) for pk, data, fields in saved
-    ])
-    return saved
+    values = [kaspi_values(data, now) for data in created]
+    ids = bulk.insert_rows(Order, ["shop_id", "kaspi_id", "first_seen_at", "updated_at", *ORDER_FIELDS], [
+        (shop.pk, data.kaspi_id, now, now, *[fields[name] for name in ORDER_FIELDS])
+        for data, fields in zip(created, values)
+    ], return_ids=True)
+    return list(zip(ids, created, values))
 
 
 def is_news(data: KaspiOrder, state: str, fresh_since: datetime) -> bool:
@@ -194,7 +194,6 @@ def save_entries(shop: Shop, created: list[tuple[int, KaspiOrder]],
                 changed.add(found.code)
     Product.objects.bulk_create([row for row in rows.values() if row.pk is None])
     Product.objects.bulk_update([rows[code] for code in changed if rows[code].pk], PRODUCT_FIELDS)
-    # Tuples, not OrderEntry objects: a first sync writes tens of thousands of entries.
     bulk.insert_rows(OrderEntry, ENTRY_FIELDS, [
         (order_id, rows[found.code].pk if found else None, entry.kaspi_id, entry.entry_number, entry.name[:500],
          entry.category_title[:200], entry.quantity, entry.base_price, entry.total_price)
