@@ -165,8 +165,9 @@ def kaspi_faults(state, request):
         state.kaspi_retry_after = int(body.get("retry_after", state.kaspi_retry_after))
         state.kaspi_malformed = int(body.get("malformed", state.kaspi_malformed))
         state.kaspi_malformed_after = int(body.get("malformed_after", 0))
+        state.kaspi_flaky_rate = float(body.get("flaky_rate", state.kaspi_flaky_rate))
         return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed,
-                   "malformed_after": state.kaspi_malformed_after})
+                   "malformed_after": state.kaspi_malformed_after, "flaky_rate": state.kaspi_flaky_rate})
 
 
 def kaspi_stats(state, request):

@@ -117,6 +117,7 @@ class State:
             self.seq = 0
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
             self.kaspi_malformed_after = 0  # good 200s to give before the malformed ones
+            self.kaspi_flaky_rate, self.kaspi_flaky = 0.0, random.Random(7)
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
             self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
@@ -215,8 +216,13 @@ class State:
         return order
 
     def take_kaspi_fault(self):
+        """The queued fault first; else, now and then, a random one (flaky_rate)."""
         with self.lock:
-            return (self.kaspi_faults.popleft(), self.kaspi_retry_after) if self.kaspi_faults else (None, 0)
+            if self.kaspi_faults:
+                return self.kaspi_faults.popleft(), self.kaspi_retry_after
+            if self.kaspi_flaky_rate and self.kaspi_flaky.random() < self.kaspi_flaky_rate:
+                return self.kaspi_flaky.choice((429, 500, 502, 503)), self.kaspi_retry_after
+            return None, 0
 
     def take_malformed(self):
         """0 for a normal reply, else which way to break it (1, 2 or 3; see kaspi.py)."""

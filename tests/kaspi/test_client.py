@@ -75,6 +75,17 @@ def test_server_errors_are_retried_and_then_the_sync_goes_on(kaspi):
     assert Order.objects.count() == 1
 
 
+def test_a_flaky_kaspi_costs_retries_but_no_order(sandbox, db):
+    shop = make_shop(sandbox, "flaky-shop-token", orders=600)
+    shop.faults(flaky_rate=0.05, retry_after=0)
+
+    summary = shop.sync(days=30)
+
+    statuses = [r["status"] for r in shop.requests()]
+    assert len([s for s in statuses if s != 200]) >= 2  # the sandbox's dice are seeded: always a few
+    assert summary.new == Order.objects.filter(shop=shop.shop).count() == 600
+
+
 def test_retries_are_bounded_and_the_failure_is_recorded_on_the_shop(kaspi, settings):
     settings.KASPI_MAX_RETRIES = 2
     kaspi.order()
