@@ -35,7 +35,7 @@ def create_trigger(order, trigger: Trigger) -> int:
 
 
 def create_triggers(wanted: list) -> int:
-    """create_trigger for many (order, trigger) pairs at once, as a sync's page has them: the
+    """create_trigger for many (order, trigger) pairs at once, as a sync's batch has them: the
     rows that do not exist yet in one INSERT, their events in another. Returns how many it created."""
     wanted = [(order, trigger) for order, trigger in wanted if order.shop.trigger_enabled(trigger)]
     existing = set(

@@ -23,7 +23,7 @@ def send_whatsapp(self, message_id: int):
 
 @shared_task(name="messaging.start_pipelines")
 def start_pipelines(message_ids: list[int]):
-    """The pipelines of many new outbox rows (a sync's page), started by a worker rather
+    """The pipelines of many new outbox rows (a sync's batch), started by a worker rather
     than one publish per row inside the sync."""
     from seller.pipeline import start_pipeline
 
