@@ -167,8 +167,9 @@ class KaspiClient:
             raise KaspiMalformedReply(f"{what}: the reply is not JSON") from exc
         if not isinstance(body, dict) or "data" not in body:
             raise KaspiMalformedReply(f"{what}: the reply has no JSON:API data")
+        meta = body.get("meta")
         try:
-            return parser(body), body.get("meta") or {}
+            return parser(body), meta if isinstance(meta, dict) else {}
         except PARSE_ERRORS as exc:
             raise KaspiMalformedReply(f"{what}: malformed reply ({exc!r})") from exc
 
