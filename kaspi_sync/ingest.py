@@ -80,7 +80,7 @@ def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, Kaspi
         list(Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk).values_list("pk"))
         existing = {o.kaspi_id: o for o in shop.orders.filter(kaspi_id__in=[data.kaspi_id for data in orders])}
         created, changed, moved = [], [], []
-        for data in {data.kaspi_id: data for data in orders}.values():
+        for data in latest_views(orders):
             order = existing.get(data.kaspi_id)
             if order is None:
                 created.append(data)
@@ -129,8 +129,26 @@ def relaxed_commit():
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def is_stale(data: KaspiOrder, state: str) -> bool:
+    """Kaspi's view shows open an order known finished: it was read before the order moved on
+    (pages are read concurrently, and orders change tabs meanwhile). A finished order never reopens."""
+    return state in FINISHED and STATUS_TO_STATE.get(data.status) in (Order.State.NEW, Order.State.ACCEPTED)
+
+
+def latest_views(orders: list[KaspiOrder]) -> list[KaspiOrder]:
+    """One view per order, the latest it can be."""
+    views = {}
+    for data in orders:
+        seen = views.get(data.kaspi_id)
+        if seen is None or not is_stale(data, STATUS_TO_STATE.get(seen.status, Order.State.NEW)):
+            views[data.kaspi_id] = data
+    return list(views.values())
+
+
 def apply(order: Order, data: KaspiOrder, now: datetime) -> bool:
     """Copy Kaspi's view onto our order; True if anything changed."""
+    if is_stale(data, order.state):
+        return False
     values = kaspi_values(data, now, order)
     changed = [name for name, value in values.items() if getattr(order, name) != value]
     for name in changed:

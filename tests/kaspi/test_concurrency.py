@@ -39,7 +39,7 @@ def in_threads(count: int, work):
     return errors
 
 
-def test_a_second_sync_of_a_shop_waits_for_none_and_reads_nothing(kaspi):
+def test_a_sync_of_a_shop_already_syncing_is_skipped_and_reads_nothing(kaspi):
     kaspi.order()
     with shop_lock(kaspi.shop.pk):
         with pytest.raises(SyncAlreadyRunning):

@@ -96,6 +96,17 @@ def test_each_status_an_order_reaches_gives_its_trigger_once(synced, statuses, e
     assert Order.objects.get(code=code).kaspi_status == statuses[-1]
 
 
+def test_an_older_view_never_reopens_a_finished_order(synced):
+    code = synced.order(status="COMPLETED")["code"]
+    synced.sync()
+    synced.set_status(code, "APPROVED_BY_BANK")  # as a page read before the order moved on shows it
+
+    synced.sync()
+
+    assert Order.objects.get(code=code).state == "delivered"
+    assert outbox(code) == {"ORDER_DELIVERED": "pending"}
+
+
 def test_a_cancelled_order_records_why_its_message_was_cancelled(synced):
     code = synced.order()["code"]
     synced.sync()
