@@ -1,6 +1,5 @@
 """The one place that talks to the Kaspi Shop API; replies become typed records here."""
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -11,8 +10,6 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
-
-log = logging.getLogger(__name__)
 
 JSON_API = "application/vnd.api+json"
 PAGE_SIZE = 100  # Kaspi's maximum
