@@ -34,7 +34,7 @@ from .models import Order, Shop
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 10 * 60  # renewed at every batch; expires soon after a worker dies holding it
-BATCH = 1000  # orders saved per transaction at most: fewer round trips than page by page
+BATCH = 1000  # orders saved per transaction: ten pages, so far fewer round trips than page by page
 
 __all__ = ["SyncAlreadyRunning", "SyncSummary", "sync_shop"]
 
@@ -92,13 +92,9 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
     return run.summary
 
 
-IDLE = object()  # what read_ahead yields when the reader has nothing ready yet
-
-
 def read_ahead(iterable, depth: int = 30):
     """Yield from `iterable` while a thread reads up to `depth` items ahead, so Kaspi's
-    latency hides behind the database work; IDLE when nothing is ready yet (time to write
-    what has come). The reader's exception is raised here."""
+    latency hides behind the database work. The reader's exception is raised here."""
     items, stopped, done = queue.Queue(maxsize=depth), threading.Event(), object()
 
     def put(item, error=None) -> bool:
@@ -123,11 +119,7 @@ def read_ahead(iterable, depth: int = 30):
     reader.start()
     try:
         while True:
-            try:
-                item, error = items.get_nowait()
-            except queue.Empty:
-                yield IDLE
-                item, error = items.get()
+            item, error = items.get()
             if error is not None:
                 raise error
             if item is done:
@@ -167,10 +159,9 @@ class SyncRun:
                 self.client.pages(state, self.open_since, before, with_entries=False) for state in ACTIVE_STATES))
         batch, expected = [], 0
         for page in read_ahead(pages):
-            if page is not IDLE:
-                batch += page.orders
-                expected += page.total if page.number == 0 else 0
-            if batch and (page is IDLE or len(batch) >= BATCH):
+            batch += page.orders
+            expected += page.total if page.number == 0 else 0
+            if len(batch) >= BATCH:
                 self.ingest(batch, expected)
                 batch, expected = [], 0
         if batch:
