@@ -5,7 +5,7 @@
 Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../aiseller_bench, dropped and
 created afresh; its name must contain "bench") and its own Redis DB (BENCH_REDIS_URL, default DB 15,
 of which only the project's keys and queues are removed). The sandbox runs in a process of its
-own, as Kaspi would. Download and ingestion alternate for BENCH_ROUNDS rounds (3); the medians
+own, as Kaspi would. Download and ingestion alternate for BENCH_ROUNDS rounds (5); the medians
 and their ratio go to bench/results/sync.json.
 """
 
@@ -30,7 +30,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Zq3mJ2l3oWcD6bq0y1o0e9V8rY3bHq2hYw5x9m8kQ2c=")
 
 ORDERS, DAYS, TOKEN, SHOP_NAME = 10_000, 31, "bench-shop-token", "Benchmark shop"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 RESULTS = ROOT / "bench" / "results" / "sync.json"
 
 
