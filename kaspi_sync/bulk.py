@@ -26,7 +26,17 @@ def insert_rows(model, names: list[str], rows: list, return_ids: bool = False) -
             ids = [pk for (pk,) in cursor.fetchall()]
             names, rows = [meta.pk.attname, *names], [(pk, *row) for pk, row in zip(ids, rows)]
         columns = ", ".join(quote(meta.get_field(name).column) for name in names)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with connection.wrap_database_errors:  # Django's IntegrityError and kin, as for any query
+            with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
     return ids
+
+
+def insert_objects(model, objects: list):
+    """Save new `objects` of `model` and set their primary keys, as bulk_create does."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    ids = insert_rows(model, [field.attname for field in fields],
+                      [[field.pre_save(obj, True) for field in fields] for obj in objects], return_ids=True)
+    for obj, pk in zip(objects, ids):
+        obj.pk, obj._state.adding, obj._state.db = pk, False, connection.alias

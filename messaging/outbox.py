@@ -6,6 +6,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kaspi_sync import bulk
+
 from .models import MessageEvent, OutboundMessage, Trigger
 
 log = logging.getLogger(__name__)
@@ -46,14 +48,14 @@ def create_triggers(wanted: list) -> int:
         for order, trigger in wanted
         if (order.pk, trigger) not in existing
     ]
-    try:
-        with transaction.atomic():
-            OutboundMessage.objects.bulk_create(messages)
-    except IntegrityError:  # another writer got in between: one by one, the unique constraint decides
-        return sum(create_trigger(order, trigger) for order, trigger in wanted)
     if not messages:
         return 0
-    MessageEvent.objects.bulk_create([MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
+    try:
+        with transaction.atomic():
+            bulk.insert_objects(OutboundMessage, messages)
+    except IntegrityError:  # another writer got in between: one by one, the unique constraint decides
+        return sum(create_trigger(order, trigger) for order, trigger in wanted)
+    bulk.insert_objects(MessageEvent, [MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
     from .tasks import start_pipelines
 
     ids = [message.pk for message in messages]

@@ -1,6 +1,7 @@
 """The Kaspi client against the sandbox: pages, windows, throttling, refusals, broken replies."""
 
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import pytest
 
@@ -154,6 +155,7 @@ def test_a_malformed_reply_names_the_shop_and_the_request_and_saves_nothing(sync
 
 def test_a_reply_broken_in_the_middle_of_a_sync_leaves_no_order_half_saved(sandbox, db, monkeypatch):
     monkeypatch.setattr(sync, "BATCH", 100)  # saved in several transactions
+    monkeypatch.setattr(sync, "read_ahead", partial(sync.read_ahead, depth=1))  # pages still to come when it breaks
     shop = make_shop(sandbox, "broken-midway-token", orders=1500)
 
     def break_a_later_reply(done, expected):
