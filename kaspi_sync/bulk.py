@@ -3,8 +3,8 @@ rows); bulk_create elsewhere (SQLite, for a local try).
 
 Rows are tuples, not model objects: building thousands of those costs more than the insert.
 Values go to psycopg as Python holds them (str, int, Decimal, datetime, None), which is right
-for plain fields like those of Order and OrderEntry, not for fields that convert their values
-on the way to the database (encrypted, JSON)."""
+for plain fields like those of Order, OrderEntry and the outbox, not for fields that convert
+their values on the way to the database (encrypted, JSON)."""
 
 from django.db import connection
 
@@ -34,7 +34,8 @@ def insert_rows(model, names: list[str], rows: list, return_ids: bool = False) -
 
 
 def insert_objects(model, objects: list):
-    """Save new `objects` of `model` and set their primary keys, as bulk_create does."""
+    """Save new `objects` of `model` (plain fields only, see above) and set their primary keys,
+    as bulk_create does."""
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     ids = insert_rows(model, [field.attname for field in fields],
                       [[field.pre_save(obj, True) for field in fields] for obj in objects], return_ids=True)
