@@ -122,6 +122,9 @@ KASPI_API_URL = env("KASPI_API_URL", default="https://kaspi.kz/shop/api/v2")
 KASPI_CONNECT_TIMEOUT = env.float("KASPI_CONNECT_TIMEOUT", default=10.0)
 KASPI_READ_TIMEOUT = env.float("KASPI_READ_TIMEOUT", default=60.0)
 KASPI_SYNC_DAYS = env.int("KASPI_SYNC_DAYS", default=14)
+KASPI_SYNC_OVERLAP_MINUTES = env.int("KASPI_SYNC_OVERLAP_MINUTES", default=60)
+KASPI_OPEN_ORDERS_DAYS = env.int("KASPI_OPEN_ORDERS_DAYS", default=30)
+KASPI_MAX_RETRIES = env.int("KASPI_MAX_RETRIES", default=5)
 
 # --- WAHA -------------------------------------------------------------------
 WAHA_URL = env("WAHA_URL", default="http://127.0.0.1:3000")

@@ -6,6 +6,7 @@ from seller.admin import preview_order_messages
 from seller.fallback import TEMPLATE_HELP, template_errors
 
 from .models import Order, OrderEntry, Product, Shop
+from .tasks import sync_shop
 
 
 class ShopForm(forms.ModelForm):
@@ -33,15 +34,19 @@ class ShopForm(forms.ModelForm):
     def save(self, commit=True):
         if self.cleaned_data.get("new_kaspi_token"):
             self.instance.kaspi_token = self.cleaned_data["new_kaspi_token"].strip()
+            # A new token gets a fresh chance: syncs skip shops whose token Kaspi rejected.
+            self.instance.token_status, self.instance.last_sync_error = Shop.TokenStatus.OK, ""
         return super().save(commit)
 
 
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     form = ShopForm
-    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "language", "session_name"]
+    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
+                    "session_name"]
     list_filter = ["is_active", "token_status", "language"]
     search_fields = ["name"]
+    actions = ["sync_now"]
     readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
     fieldsets = [
         (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
@@ -53,6 +58,17 @@ class ShopAdmin(admin.ModelAdmin):
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
+
+    @admin.display(description="last sync error")
+    def sync_problem(self, shop):
+        return shop.last_sync_error[:120]
+
+    @admin.action(description="Sync the selected shops now")
+    def sync_now(self, request, queryset):
+        shops = list(queryset.filter(is_active=True).values_list("pk", flat=True))
+        for shop_id in shops:
+            sync_shop.delay(shop_id)
+        self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
 
 
 class OrderEntryInline(admin.TabularInline):

@@ -77,7 +77,9 @@ class Product(models.Model):
     """The shop's catalogue, learned from the items its customers buy."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
-    code = models.CharField(max_length=100, help_text="Kaspi product code")
+    code = models.CharField(max_length=100, help_text="Kaspi product code, as in kaspi.kz/shop/p/-<code>/")
+    kaspi_id = models.CharField(max_length=200, blank=True, db_index=True,
+                                help_text="Kaspi's opaque product id, so the code is fetched once per product")
     sku = models.CharField(max_length=100, blank=True, help_text="The merchant's offer code")
     name = models.CharField(max_length=500)
     category_code = models.CharField(max_length=200, blank=True)
@@ -104,29 +106,37 @@ class Order(models.Model):
         CANCELLED = "cancelled"
         RETURNED = "returned"
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
+    # Indexes are in Meta: plain ones, without the LIKE twins Django adds to each db_index=True
+    # CharField, since a sync writes thousands of orders at a time.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders", db_index=False)
     kaspi_id = models.CharField(max_length=100)
-    code = models.CharField(max_length=50, db_index=True)
-    state = models.CharField(max_length=20, choices=State.choices, default=State.NEW, db_index=True)
+    code = models.CharField(max_length=50)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.NEW)
     kaspi_state = models.CharField(max_length=30, blank=True)
     kaspi_status = models.CharField(max_length=50, blank=True)
     cancellation_reason = models.CharField(max_length=100, blank=True)
     total_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     delivery_mode = models.CharField(max_length=50, blank=True)
     planned_delivery_date = models.DateTimeField(null=True, blank=True)
-    created_at_kaspi = models.DateTimeField(db_index=True)
+    created_at_kaspi = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the sync first saw it COMPLETED")
 
     customer_first_name = models.CharField(max_length=100, blank=True)
     customer_last_name = models.CharField(max_length=100, blank=True)
     # E.164, kept as first seen on an active order: Kaspi may mask it once the order is finished.
-    customer_phone = models.CharField(max_length=20, blank=True, db_index=True)
+    customer_phone = models.CharField(max_length=20, blank=True)
 
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "kaspi_id"], name="unique_order_per_shop")]
+        indexes = [
+            models.Index(fields=["shop", "created_at_kaspi"], name="order_shop_created"),
+            models.Index(fields=["shop", "state"], name="order_shop_state"),
+            models.Index(fields=["code"], name="order_code"),
+            models.Index(fields=["customer_phone"], name="order_customer_phone"),
+        ]
         ordering = ["-created_at_kaspi"]
 
     def __str__(self):
@@ -138,7 +148,8 @@ class Order(models.Model):
 
 
 class OrderEntry(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="entries")
+    # The unique (order, entry_number) constraint's index serves lookups by order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="entries", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="entries")
     kaspi_id = models.CharField(max_length=100, blank=True)
     entry_number = models.PositiveIntegerField(default=0)

@@ -7,6 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from kaspi_sync import bulk
+
 from .models import MessageEvent, OutboundMessage, Trigger
 from .phones import normalize_phone
 
@@ -35,6 +37,34 @@ def create_trigger(order, trigger: Trigger) -> int:
     transaction.on_commit(lambda: start_pipeline(message.pk))
     log.info("outbox %s created: %s for order %s", message.pk, trigger, order.pk)
     return 1
+
+
+def create_triggers(wanted: list) -> int:
+    """create_trigger for many (order, trigger) pairs at once, as a sync's batch has them: the
+    rows that do not exist yet in one INSERT, their events in another. Returns how many it created."""
+    wanted = [(order, trigger) for order, trigger in wanted if order.shop.trigger_enabled(trigger)]
+    existing = set(
+        OutboundMessage.objects.filter(order__in=[order for order, _ in wanted]).values_list("order_id", "trigger")
+    )
+    messages = [
+        OutboundMessage(shop_id=order.shop_id, order=order, trigger=trigger, phone=order.customer_phone)
+        for order, trigger in wanted
+        if (order.pk, trigger) not in existing
+    ]
+    if not messages:
+        return 0
+    try:
+        with transaction.atomic():
+            bulk.insert_objects(OutboundMessage, messages)
+    except IntegrityError:  # another writer got in between: one by one, the unique constraint decides
+        return sum(create_trigger(order, trigger) for order, trigger in wanted)
+    bulk.insert_objects(MessageEvent, [MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
+    from .tasks import start_pipelines
+
+    ids = [message.pk for message in messages]
+    transaction.on_commit(lambda: start_pipelines.delay(ids))
+    log.info("outbox: %s rows created (%s to %s)", len(ids), ids[0], ids[-1])
+    return len(ids)
 
 
 def move(message_id: int, expected, new_status: str, note: str = "", **fields) -> bool:

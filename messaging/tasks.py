@@ -18,3 +18,13 @@ def process_inbound(self, inbound_id: int):
         inbound.process(inbound_id)
     except inbound.LidUnavailable as exc:
         raise self.retry(countdown=30 * 2**self.request.retries, exc=exc)
+
+
+@shared_task(name="messaging.start_pipelines")
+def start_pipelines(message_ids: list[int]):
+    """The pipelines of many new outbox rows (a sync's batch), started by a worker rather
+    than one publish per row inside the sync."""
+    from seller.pipeline import start_pipeline
+
+    for message_id in message_ids:
+        start_pipeline(message_id)

@@ -164,12 +164,20 @@ def kaspi_faults(state, request):
             state.kaspi_faults.extend(responses)
         state.kaspi_retry_after = int(body.get("retry_after", state.kaspi_retry_after))
         state.kaspi_malformed = int(body.get("malformed", state.kaspi_malformed))
-        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed})
+        state.kaspi_malformed_after = int(body.get("malformed_after", 0))
+        state.kaspi_flaky_rate = float(body.get("flaky_rate", state.kaspi_flaky_rate))
+        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed,
+                   "malformed_after": state.kaspi_malformed_after, "flaky_rate": state.kaspi_flaky_rate})
 
 
 def kaspi_stats(state, request):
     with state.lock:
         return ok({"requests": state.kaspi_requests, "by_status": dict(state.kaspi_by_status)})
+
+
+def kaspi_requests(state, request):
+    with state.lock:
+        return ok(list(state.kaspi_log))
 
 
 # --- WAHA --------------------------------------------------------------------------------
@@ -300,6 +308,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/kaspi/advance", advance, ["POST"]),
     ("/_sandbox/kaspi/faults", kaspi_faults, ["POST"]),
     ("/_sandbox/kaspi/stats", kaspi_stats, ["GET"]),
+    ("/_sandbox/kaspi/requests", kaspi_requests, ["GET"]),
     ("/_sandbox/waha/sessions", set_session, ["POST"]),
     ("/_sandbox/waha/not-on-whatsapp", not_on_whatsapp, ["POST"]),
     ("/_sandbox/waha/faults", waha_faults, ["POST"]),

@@ -32,7 +32,7 @@ def endpoint(view):
         if response is None:
             result = view(state, request, shop, **values)
             response = result if isinstance(result, Response) else _render(state, result)
-        state.count_kaspi(response.status_code)
+        state.count_kaspi(response.status_code, request)
         return response
     return wrapped
 
@@ -151,7 +151,7 @@ def order_user(state, request, shop, order_id):
 
 
 def not_found(state, request, rest=""):
-    state.count_kaspi(404)
+    state.count_kaspi(404, request)
     return Response(NOT_FOUND_HTML, 404, content_type="text/html; charset=utf-8")
 
 

@@ -116,7 +116,10 @@ class State:
             self.shops, self.orders_by_code, self.orders_by_id, self.entries_by_id = {}, {}, {}, {}
             self.seq = 0
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
+            self.kaspi_malformed_after = 0  # good 200s to give before the malformed ones
+            self.kaspi_flaky_rate, self.kaspi_flaky = 0.0, random.Random(7)
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
+            self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
             self.set_session("default", "WORKING", "GOWS")
             self.sent, self.webhooks, self.chat_actions = [], [], []
@@ -213,21 +216,32 @@ class State:
         return order
 
     def take_kaspi_fault(self):
+        """The queued fault first; else, now and then, a random one (flaky_rate)."""
         with self.lock:
-            return (self.kaspi_faults.popleft(), self.kaspi_retry_after) if self.kaspi_faults else (None, 0)
+            if self.kaspi_faults:
+                return self.kaspi_faults.popleft(), self.kaspi_retry_after
+            if self.kaspi_flaky_rate and self.kaspi_flaky.random() < self.kaspi_flaky_rate:
+                return self.kaspi_flaky.choice((429, 500, 502, 503)), self.kaspi_retry_after
+            return None, 0
 
     def take_malformed(self):
         """0 for a normal reply, else which way to break it (1, 2 or 3; see kaspi.py)."""
         with self.lock:
             if not self.kaspi_malformed:
                 return 0
+            if self.kaspi_malformed_after:
+                self.kaspi_malformed_after -= 1
+                return 0
             self.kaspi_malformed -= 1
             return self.kaspi_malformed % 3 + 1
 
-    def count_kaspi(self, status):
+    def count_kaspi(self, status, request=None):
         with self.lock:
             self.kaspi_requests += 1
             self.kaspi_by_status[str(status)] += 1
+            if request is not None:
+                self.kaspi_log.append({"at": time.time(), "path": request.path, "args": request.args.to_dict(),
+                                       "status": status})
 
     # --- WAHA --------------------------------------------------------------------------
     def set_session(self, name, status="WORKING", engine="GOWS"):
