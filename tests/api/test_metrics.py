@@ -47,6 +47,8 @@ def test_it_counts_what_a_real_pipeline_run_did(sandbox, shop, celery_worker, we
     for order in (ai, fallback):
         wait_until(settled(order["code"], ("read",)), what="the read receipts")
     sandbox.control("waha/inbound", phone="7011234567", body="Спасибо, всё пришло!")
+    # Replies are processed by a task, after the webhook has answered.
+    wait_until(lambda: OutboundMessage.objects.filter(replied_at__isnull=False).exists(), what="the reply")
 
     figures = api.get("/ai-seller/metrics").json()
 

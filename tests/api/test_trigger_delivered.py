@@ -11,6 +11,8 @@ from ..helpers import wait_until
 
 @pytest.mark.django_db(transaction=True)
 def test_the_review_request_fired_by_hand_reaches_the_customer(sandbox, shop, celery_worker, api):
+    shop.cooldown_hours = 0  # the review request follows the thank-you at once here
+    shop.save()
     order = sandbox.control("kaspi/orders", token=shop.kaspi_token, phone="7011234567", first_name="Данияр")
     sync_all_shops.delay()
     wait_until(lambda: OutboundMessage.objects.filter(order__code=order["code"], status="sent").exists(),

@@ -161,6 +161,8 @@ class TestRecheckAtSendTime:
 
     def test_a_text_ready_inside_quiet_hours_waits_for_morning_and_keeps_its_text(self, sandbox, written, policy_shop):
         message = written()
+        # The order was placed that evening, so only quiet hours (not its own time) hold it back.
+        Order.objects.filter(pk=message.order_id).update(created_at_kaspi=almaty(2026, 11, 24, 20, 0))
         policy_shop.quiet_hours = "21:00-09:00"
         policy_shop.save()
 
