@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(PY) bench/sync.py
+	$(PY) bench/limits.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

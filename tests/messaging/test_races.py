@@ -37,12 +37,17 @@ def all_decided(rows):
     return lambda: all(status in DECIDED for status in statuses(rows).elements())
 
 
-def test_eight_tasks_racing_on_one_customer_send_one_message(sandbox, make_message, worker_processes):
-    worker_processes(concurrency=8)
+def race_eight(make_message):
+    """Eight messages to one customer, their pipelines all started at once."""
     rows = [make_message(created=timezone.now()) for _ in range(8)]
-
     for row in rows:
         start_pipeline(row.pk)
+    return rows
+
+
+def test_eight_tasks_racing_on_one_customer_send_one_message(sandbox, make_message, worker_processes):
+    worker_processes(concurrency=8)
+    rows = race_eight(make_message)
 
     wait_until(all_decided(rows), timeout=60, what="all eight messages to be decided")
     assert statuses(rows) == {"sent": 1, "deferred": 7}  # the cooldown
@@ -53,10 +58,7 @@ def test_eight_tasks_racing_without_a_cooldown_stop_at_the_cap(sandbox, policy_s
     policy_shop.cooldown_hours = 0
     policy_shop.save()
     worker_processes(concurrency=8)
-    rows = [make_message(created=timezone.now()) for _ in range(8)]
-
-    for row in rows:
-        start_pipeline(row.pk)
+    rows = race_eight(make_message)
 
     wait_until(all_decided(rows), timeout=60, what="all eight messages to be decided")
     assert statuses(rows) == {"sent": 3, "blocked": 5}
@@ -68,10 +70,7 @@ def test_the_cap_holds_while_redis_keeps_losing_its_keys(sandbox, policy_shop, m
     policy_shop.cooldown_hours = 0
     policy_shop.save()
     worker_processes(concurrency=8)
-    rows = [make_message(created=timezone.now()) for _ in range(8)]
-
-    for row in rows:
-        start_pipeline(row.pk)
+    rows = race_eight(make_message)
     flushes = 0
     while not all_decided(rows)():
         flushes += forget_redis_keys() > 0  # only our own keys, again and again, mid-run
