@@ -27,7 +27,10 @@ def configured_secrets() -> list[str]:
 
     if not settings.configured:  # e.g. the sandbox run on its own
         return []
-    values = [str(getattr(settings, name, "") or "") for name in SECRET_SETTINGS]
+    values = []
+    for name in SECRET_SETTINGS:
+        value = getattr(settings, name, "") or ""
+        values += [str(item) for item in value] if isinstance(value, (list, tuple)) else [str(value)]
     return [value for value in values if len(value) >= 6]
 
 

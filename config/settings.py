@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "django_celery_beat",
     "encrypted_model_fields",
+    "axes",  # admin login attempts, rate-limited
+    "access",
     "kaspi_sync",
     "seller",
     "messaging",
@@ -43,7 +45,34 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+# --- Who may log in, and how often they may fail ----------------------------
+# django-axes locks a username from one address out after ADMIN_LOGIN_FAILURE_LIMIT failed
+# logins, for ADMIN_LOGIN_COOLOFF_MINUTES. Behind a proxy the address is the proxy's, so the
+# lock then works per username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# --- Behind HTTPS -----------------------------------------------------------
+# HTTPS (default on unless DEBUG): secure cookies, HSTS and a redirect to https. Behind a proxy
+# that ends TLS, SECURE_PROXY_SSL_HEADER names the header it sets ("X-Forwarded-Proto").
+HTTPS = env.bool("HTTPS", default=not DEBUG)
+proxy_header = env("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https") if proxy_header else None
+SECURE_SSL_REDIRECT = HTTPS and env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = env.list("SECURE_REDIRECT_EXEMPT", default=[])  # regexes, e.g. ^healthz$ for a load balancer
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is a promise to browsers that is hard to take back: the operator opts in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -79,7 +108,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# Kaspi tokens are encrypted at rest with this Fernet key.
+# Kaspi tokens are encrypted at rest with this Fernet key. During a key change it holds the new
+# key first, then the old one, comma-separated: both decrypt, the first encrypts (see rotate_keys).
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 if not FIELD_ENCRYPTION_KEY:
     if not DEBUG:
@@ -88,6 +118,8 @@ if not FIELD_ENCRYPTION_KEY:
             "print(Fernet.generate_key().decode())')"
         )
     FIELD_ENCRYPTION_KEY = "7YlYcVnZ5rq3tXGjtH2cW5dF8s2m1dQZQb6k3V0bO0s="  # dev only
+if "," in FIELD_ENCRYPTION_KEY:
+    FIELD_ENCRYPTION_KEY = [key.strip() for key in FIELD_ENCRYPTION_KEY.split(",") if key.strip()]
 
 # --- Redis and Celery -------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -131,6 +163,8 @@ WAHA_URL = env("WAHA_URL", default="http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", default="")
 WAHA_SESSION = env("WAHA_SESSION", default="default")
 WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
+# A webhook body larger than this is refused (413) before it is read.
+WAHA_WEBHOOK_MAX_BYTES = env.int("WAHA_WEBHOOK_MAX_BYTES", default=262144)
 WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
 WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
 # Transient WAHA failures (5xx, 422, no connection) are retried with exponential backoff from

@@ -1,6 +1,10 @@
 from django import forms
 from django.contrib import admin
 
+from access import audit
+from access.admin_scope import ScopedAdmin
+from access.permissions import requires
+
 from .models import Order, OrderEntry, Product, Shop
 from .tasks import sync_shop
 
@@ -23,8 +27,9 @@ class ShopForm(forms.ModelForm):
 
 
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(ScopedAdmin):
     form = ShopForm
+    shop_path = "pk"
     list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
                     "session_name"]
     list_filter = ["is_active", "token_status", "language"]
@@ -42,15 +47,35 @@ class ShopAdmin(admin.ModelAdmin):
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.has_perm("access.change_shop_token"):
+            return fieldsets
+        # Without the token permission the field is not on the form: a posted token is ignored.
+        return [(title, {**options, "fields": [f for f in options["fields"] if f != "new_kaspi_token"]})
+                for title, options in fieldsets]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if name != "new_kaspi_token"]
+        if changed or not change:
+            audit.record(request.user, audit.Action.SHOP_CHANGE, shop_id=obj.pk, target=str(obj),
+                         detail=("added; " if not change else "") + ", ".join(changed))
+        if "new_kaspi_token" in form.changed_data:
+            audit.record(request.user, audit.Action.SHOP_TOKEN, shop_id=obj.pk, target=str(obj),
+                         detail=f"now ending {obj.masked_token}")
+
     @admin.display(description="last sync error")
     def sync_problem(self, shop):
         return shop.last_sync_error[:120]
 
     @admin.action(description="Sync the selected shops now")
+    @requires("access.sync_shop")
     def sync_now(self, request, queryset):
         shops = list(queryset.filter(is_active=True).values_list("pk", flat=True))
         for shop_id in shops:
             sync_shop.delay(shop_id)
+            audit.record(request.user, audit.Action.SHOP_SYNC, shop_id=shop_id, target=f"shop {shop_id}")
         self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
 
 
@@ -62,7 +87,7 @@ class OrderEntryInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ScopedAdmin):
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
                     "created_at_kaspi", "delivered_at"]
     list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
@@ -71,6 +96,7 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+    masked_fields = ("customer_phone",)
 
     @admin.display(description="phone")
     def masked_phone(self, order):
@@ -78,7 +104,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ScopedAdmin):
     list_display = ["name", "shop", "code", "category_title", "last_price", "times_sold"]
     list_filter = ["shop", "category_title"]
     search_fields = ["name", "code", "sku"]

@@ -11,6 +11,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access import scope
+from access.permissions import named
 from messaging.models import OutboundMessage
 from messaging.phones import mask
 
@@ -72,9 +74,14 @@ class SellsInfoSerializer(serializers.Serializer):
 
 
 class SellsInfoView(APIView):
-    @extend_schema(parameters=[SellsQuery], responses={200: SellsInfoSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    permission_classes = [named("access.view_sales")]
+
+    @extend_schema(parameters=[SellsQuery],
+                   responses={200: SellsInfoSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
+                              404: OpenApiTypes.OBJECT},
+                   description="Needs access.view_sales; another shop than a merchant's own is a 404.")
     def get(self, request, shop_id: int):
-        shop = get_object_or_404(Shop, pk=shop_id)
+        shop = get_object_or_404(scope.limit(Shop.objects.all(), request.user, "pk"), pk=shop_id)
         query = SellsQuery(data=request.query_params.dict())  # a plain dict: "?days=" is an error
         query.is_valid(raise_exception=True)
         since = timezone.now() - timedelta(days=query.validated_data["days"])

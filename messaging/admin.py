@@ -3,10 +3,15 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+
+from access import audit, scope
+from access.admin_scope import ScopedAdmin
+from access.permissions import check, requires
 
 from . import optouts, outbox, session_state
 from .models import InboundMessage, MessageEvent, OptOut, OutboundMessage, SessionPause
@@ -42,7 +47,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ScopedAdmin):
     list_display = ["id", "shop", "order", "trigger", "status", "reason", "source", "not_before", "attempts", "sent_at",
                     "updated_at", "why"]
     list_filter = [AttentionFilter, "status", "reason", "trigger", "source", "shop"]
@@ -52,6 +57,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     inlines = [MessageEventInline]
     readonly_fields = [field.name for field in OutboundMessage._meta.fields]
     actions = ["cancel_messages", "retry_messages"]
+    masked_fields = ("phone", "chat_id")
 
     @admin.display(description="why")
     def why(self, message):
@@ -62,13 +68,21 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         return last.note[:120] if last else ""
 
     @admin.action(description="Cancel the selected messages that are not sent yet")
+    @requires("access.cancel_message")
     def cancel_messages(self, request, queryset):
-        count = outbox.cancel(queryset.filter(status__in=outbox.WAITING).values_list("pk", flat=True))
+        rows = list(queryset.filter(status__in=outbox.WAITING).values_list("pk", "shop_id"))
+        count = outbox.cancel([pk for pk, _ in rows])
+        for pk, shop_id in rows:
+            audit.record(request.user, audit.Action.OUTBOX_CANCEL, shop_id=shop_id, target=f"outbox #{pk}")
         self.message_user(request, f"{count} message(s) cancelled.")
 
     @admin.action(description="Retry the selected failed messages (policy checked again)")
+    @requires("access.retry_message")
     def retry_messages(self, request, queryset):
-        count = outbox.retry(queryset.filter(status=OutboundMessage.Status.FAILED).values_list("pk", flat=True))
+        rows = list(queryset.filter(status=OutboundMessage.Status.FAILED).values_list("pk", "shop_id"))
+        count = outbox.retry([pk for pk, _ in rows])
+        for pk, shop_id in rows:
+            audit.record(request.user, audit.Action.OUTBOX_RETRY, shop_id=shop_id, target=f"outbox #{pk}")
         self.message_user(request, f"{count} failed message(s) will be tried again.")
 
 
@@ -91,8 +105,9 @@ class ImportForm(forms.Form):
 
 
 @admin.register(OptOut)
-class OptOutAdmin(admin.ModelAdmin):
+class OptOutAdmin(ScopedAdmin):
     form = OptOutForm
+    masked_fields = ("phone",)
     list_display = ["phone", "source", "keyword", "shop", "created_at"]
     list_filter = ["source", "shop"]
     search_fields = ["phone", "keyword"]
@@ -104,6 +119,17 @@ class OptOutAdmin(admin.ModelAdmin):
         if not change:
             obj.source = OptOut.Source.ADMIN
         super().save_model(request, obj, form, change)
+        audit.record(request.user, audit.Action.OPTOUT_ADD, shop_id=obj.shop_id, target=obj.phone,
+                     detail="changed in admin" if change else "added in admin")
+
+    def delete_model(self, request, obj):
+        audit.record(request.user, audit.Action.OPTOUT_REMOVE, shop_id=obj.shop_id, target=obj.phone)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for phone, shop_id in queryset.values_list("phone", "shop_id"):
+            audit.record(request.user, audit.Action.OPTOUT_REMOVE, shop_id=shop_id, target=phone)
+        super().delete_queryset(request, queryset)
 
     def get_search_results(self, request, queryset, search_term):
         # "8 701 123 45 67" finds "+77011234567".
@@ -121,8 +147,9 @@ class OptOutAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def import_csv(self, request):
+        check(request.user, "access.import_optouts")
         if not self.has_add_permission(request):
-            return redirect("admin:messaging_optout_changelist")
+            raise PermissionDenied("You may not add opt-outs.")
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -130,7 +157,11 @@ class OptOutAdmin(admin.ModelAdmin):
             except UnicodeDecodeError:
                 form.add_error("file", "The file is not UTF-8 text.")
             else:
-                result = optouts.import_csv(text)
+                shops = scope.shop_ids(request.user)
+                result = optouts.import_csv(text, shop_id=shops[0] if shops else None)
+                audit.record(request.user, audit.Action.OPTOUT_IMPORT, shop_id=shops[0] if shops else None,
+                             target=form.cleaned_data["file"].name,
+                             detail=f"{result.added} added, {result.existing} existing, {len(result.refused)} refused")
                 self.message_user(request, f"{result.added} added, {result.existing} already opted out.")
                 if result.refused:
                     lines = ", ".join(f"line {n} ({cell!r})" for n, cell in result.refused[:20])
@@ -142,20 +173,27 @@ class OptOutAdmin(admin.ModelAdmin):
         return render(request, "admin/messaging/optout/import.html", context)
 
     def export_all(self, request):
-        return self.csv_response(OptOut.objects.order_by("created_at"))
+        check(request.user, "access.export_optouts")
+        return self.csv_response(request, self.get_queryset(request).order_by("created_at"))
 
     @admin.action(description="Export the selected opt-outs to CSV")
+    @requires("access.export_optouts")
     def export_csv(self, request, queryset):
-        return self.csv_response(queryset.order_by("created_at"))
+        return self.csv_response(request, queryset.order_by("created_at"))
 
-    def csv_response(self, queryset):
+    def csv_response(self, request, queryset):
+        shops = scope.shop_ids(request.user)
+        audit.record(request.user, audit.Action.OPTOUT_EXPORT, shop_id=shops[0] if shops and len(shops) == 1 else None,
+                     target="opt-outs CSV", detail=f"{queryset.count()} phone(s)")
         response = HttpResponse(optouts.export_csv(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="opt-outs-{timezone.now():%Y%m%d}.csv"'
         return response
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ScopedAdmin):
+    shop_path = "in_reply_to__shop"  # a reply to none of our messages is for installation staff
+    masked_fields = ("phone", "sender")
     list_display = ["received_at", "phone", "body", "is_opt_out", "in_reply_to", "processed_at"]
     list_filter = ["is_opt_out", "session"]
     search_fields = ["phone", "body"]
@@ -164,8 +202,15 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(SessionPause)
-class SessionPauseAdmin(admin.ModelAdmin):
+class SessionPauseAdmin(ScopedAdmin):
     """WhatsApp's 463: these sessions send nothing to new contacts until the pause ends."""
+
+    shop_path = None  # by session name instead, below
+
+    def get_queryset(self, request):
+        names = scope.session_names(request.user)
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        return queryset if names is None else queryset.filter(session__in=names)
 
     list_display = ["session", "paused_until", "is_active", "reason", "created_at"]
     readonly_fields = ["session", "reason", "created_at"]
@@ -176,6 +221,10 @@ class SessionPauseAdmin(admin.ModelAdmin):
         return pause.paused_until > timezone.now()
 
     @admin.action(description="Resume sending to new contacts now")
+    @requires("access.resume_session")
     def resume(self, request, queryset):
-        count = sum(session_state.resume(name) for name in queryset.values_list("session", flat=True))
+        names = list(queryset.values_list("session", flat=True))
+        count = sum(session_state.resume(name) for name in names)
+        for name in names:
+            audit.record(request.user, audit.Action.SESSION_RESUME, target=f"WAHA session {name}")
         self.message_user(request, f"{count} session(s) resumed.")

@@ -37,7 +37,7 @@ def process(inbound_id: int):
             return  # another run got here first
         if last and not last.replied_at:
             OutboundMessage.objects.filter(pk=last.pk).update(replied_at=timezone.now())
-        newly = bool(keyword and phone and optouts.record_opt_out(phone, keyword, shop=last.shop if last else None))
+        newly = bool(keyword and phone and optouts.record_opt_out(phone, keyword, shop_id=last.shop_id if last else None))
         if phone and not keyword and optouts.is_resubscribe(inbound.body) and optouts.resubscribe(phone):
             log.info("a customer opted back in by reply")
     if newly:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
+from access import audit
+
 from .models import OptOut
 from .phones import normalize_phone
 
@@ -40,11 +42,15 @@ def is_resubscribe(text: str) -> bool:
     return words(text).strip() in RESUBSCRIBE
 
 
-def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, shop=None) -> bool:
-    """True when this phone had not opted out before."""
+def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, shop_id: int | None = None) -> bool:
+    """True when this phone had not opted out before. A customer's own opt-out is audited here;
+    an operator's is audited by the admin, which knows who."""
     try:
         with transaction.atomic():
-            OptOut.objects.create(phone=phone, keyword=keyword[:100], source=source, shop=shop)
+            OptOut.objects.create(phone=phone, keyword=keyword[:100], source=source, shop_id=shop_id)
+            if source == OptOut.Source.REPLY:
+                audit.record(None, audit.Action.OPTOUT_ADD, shop_id=shop_id, target=phone, actor="customer reply",
+                             detail=f"keyword {keyword[:100]!r}")
     except IntegrityError:
         return False
     return True
@@ -52,7 +58,12 @@ def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, sh
 
 def resubscribe(phone: str) -> bool:
     """«старт» undoes an opt-out the customer made by reply; one an operator made stays."""
-    return OptOut.objects.filter(phone=phone, source=OptOut.Source.REPLY).delete()[0] > 0
+    removed = list(OptOut.objects.filter(phone=phone, source=OptOut.Source.REPLY).values_list("shop_id", flat=True))
+    if removed and OptOut.objects.filter(phone=phone, source=OptOut.Source.REPLY).delete()[0]:
+        audit.record(None, audit.Action.OPTOUT_REMOVE, shop_id=removed[0], target=phone, actor="customer reply",
+                     detail="resubscribed")
+        return True
+    return False
 
 
 @dataclass
@@ -62,7 +73,7 @@ class ImportResult:
     refused: list = field(default_factory=list)  # (line number, what was there)
 
 
-def import_csv(text: str, shop=None) -> ImportResult:
+def import_csv(text: str, shop_id: int | None = None) -> ImportResult:
     """One phone per line, in the first column, in any usual format; a header line is fine.
     Lines that hold no valid Kazakhstan mobile are reported, not guessed."""
     result = ImportResult()
@@ -73,7 +84,7 @@ def import_csv(text: str, shop=None) -> ImportResult:
         phone = normalize_phone(cell)
         if phone is None:
             result.refused.append((number, cell[:40]))
-        elif record_opt_out(phone, source=OptOut.Source.IMPORT, shop=shop):
+        elif record_opt_out(phone, source=OptOut.Source.IMPORT, shop_id=shop_id):
             result.added += 1
         else:
             result.existing += 1

@@ -1,6 +1,7 @@
 import json
 import logging
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,6 +15,15 @@ log = logging.getLogger(__name__)
 @require_POST
 def waha_webhook(request):
     headers = request.headers
+    limit = settings.WAHA_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "bad Content-Length"}, status=400)
+    # Refused before the body is read, so a huge body costs neither memory nor an HMAC.
+    if declared > limit:
+        log.info("webhook refused: body of %d bytes over WAHA_WEBHOOK_MAX_BYTES", declared)
+        return JsonResponse({"error": f"body larger than {limit} bytes"}, status=413)
     if not webhook.signature_ok(request.body, headers.get("X-Webhook-Hmac", ""), headers.get("X-Webhook-Hmac-Algorithm", "")):
         return JsonResponse({"error": "bad or missing signature"}, status=401)
     try:

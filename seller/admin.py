@@ -5,6 +5,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from access.admin_scope import ScopedAdmin
+from access.permissions import requires
+
 from kaspi_sync.admin import OrderAdmin, ShopAdmin, ShopForm
 from kaspi_sync.models import Order, Shop
 from messaging.admin import OutboundMessageAdmin
@@ -16,8 +19,9 @@ from .models import MetricsPeriod
 
 
 @admin.register(MetricsPeriod)
-class MetricsPeriodAdmin(admin.ModelAdmin):
+class MetricsPeriodAdmin(ScopedAdmin):
     list_display = ["since"]
+    shop_path = None  # one period for the whole installation
 
 
 def show_previews(modeladmin, request, previews, title):
@@ -34,6 +38,7 @@ def too_many(modeladmin, request, queryset) -> bool:
 
 
 @admin.action(description="Preview the messages (nothing is sent)")
+@requires("access.preview_message")
 def preview_order_messages(modeladmin, request, queryset):
     if too_many(modeladmin, request, queryset):
         return None
@@ -42,6 +47,7 @@ def preview_order_messages(modeladmin, request, queryset):
 
 
 @admin.action(description="Preview the message (nothing is sent)")
+@requires("access.preview_message")
 def preview_outbox_messages(modeladmin, request, queryset):
     if too_many(modeladmin, request, queryset):
         return None

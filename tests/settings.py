@@ -19,6 +19,7 @@ os.environ.setdefault("OPENAI_MAX_RETRIES", "1")
 os.environ.setdefault("SELLER_QUIET_HOURS", "")
 os.environ.setdefault("SELLER_DELIVERED_DELAY_HOURS", "0")
 os.environ.setdefault("KASPI_READ_TIMEOUT", "10")
+os.environ.setdefault("HTTPS", "false")  # the test client and live server speak plain HTTP
 
 from config.settings import *  # noqa: E402,F403
 

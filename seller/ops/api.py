@@ -8,6 +8,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from access import audit, scope
+from access.permissions import named
 from kaspi_sync.models import Order, Shop
 from messaging import outbox
 from messaging.models import Trigger
@@ -82,15 +84,19 @@ class MetricsSerializer(FiguresSerializer):
 
 
 class MetricsView(APIView):
+    permission_classes = [named("access.view_metrics")]
+
     @extend_schema(parameters=[MetricsQuery],
-                   responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT, 404: ErrorSerializer})
+                   responses={200: MetricsSerializer, 400: OpenApiTypes.OBJECT, 403: ErrorSerializer, 404: ErrorSerializer},
+                   description="Needs access.view_metrics; a merchant's figures cover only their shops.")
     def get(self, request):
         query = MetricsQuery(data=request.query_params.dict())  # a plain dict: "?shop=" is an error, not "all"
         query.is_valid(raise_exception=True)
         shop = query.validated_data.get("shop")
-        if shop and not Shop.objects.filter(pk=shop).exists():
+        if shop and not scope.limit(Shop.objects.filter(pk=shop), request.user, "pk").exists():
             raise NotFound(f"no shop {shop}")
-        window = metrics.window(shop_id=query.validated_data.get("shop"), days=query.validated_data.get("days"))
+        window = metrics.window(shop_id=query.validated_data.get("shop"), days=query.validated_data.get("days"),
+                                shop_ids=scope.shop_ids(request.user))
         return Response(MetricsSerializer(metrics.summary(window)).data)
 
 
@@ -99,9 +105,14 @@ class SinceSerializer(serializers.Serializer):
 
 
 class ResetMetricsView(APIView):
-    @extend_schema(request=None, responses={201: SinceSerializer})
+    permission_classes = [named("access.reset_metrics", every_shop=True)]
+
+    @extend_schema(request=None, responses={201: SinceSerializer, 403: ErrorSerializer},
+                   description="Needs access.reset_metrics and every shop: the period is the installation's.")
     def post(self, request):
-        return Response(SinceSerializer({"since": metrics.reset()}).data, status=201)
+        since = metrics.reset()
+        audit.record(request.user, audit.Action.METRICS_RESET, target="API", detail=f"since {since.isoformat()}")
+        return Response(SinceSerializer({"since": since}).data, status=201)
 
 
 class TriggerResultSerializer(serializers.Serializer):
@@ -115,14 +126,19 @@ class TriggerResultSerializer(serializers.Serializer):
 
 
 class TriggerDeliveredView(APIView):
+    permission_classes = [named("access.trigger_delivered")]
+
     @extend_schema(
         request=None,
-        responses={200: TriggerResultSerializer, 201: TriggerResultSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={200: TriggerResultSerializer, 201: TriggerResultSerializer, 403: ErrorSerializer,
+                   404: ErrorSerializer, 409: ErrorSerializer},
         description="Fires ORDER_DELIVERED for one order (its Kaspi id or its code), once: a second call "
-        "returns the existing message. The message then goes through the policy like any other.",
+        "returns the existing message. The message then goes through the policy like any other. "
+        "Needs access.trigger_delivered; a merchant finds only their shops' orders.",
     )
     def post(self, request, order_id: str):
-        matches = list(Order.objects.select_related("shop").filter(Q(kaspi_id=order_id) | Q(code=order_id))[:2])
+        orders = scope.limit(Order.objects.select_related("shop"), request.user, "shop")
+        matches = list(orders.filter(Q(kaspi_id=order_id) | Q(code=order_id))[:2])
         if not matches:
             raise NotFound(f"no order with the Kaspi id or code {order_id!r}")
         if len(matches) > 1:
@@ -134,6 +150,9 @@ class TriggerDeliveredView(APIView):
             return Response({"detail": f"ORDER_DELIVERED is turned off for shop {order.shop_id}"}, status=409)
         created = outbox.create_messages([(order, Trigger.ORDER_DELIVERED)])
         message = order.messages.get(trigger=Trigger.ORDER_DELIVERED)
+        if created:
+            audit.record(request.user, audit.Action.TRIGGER_DELIVERED, shop_id=order.shop_id, target=f"order {order.code}",
+                         detail=f"outbox #{message.pk}")
         result = {"created": bool(created), "order_id": order.pk, "order_code": order.code, "shop_id": order.shop_id,
                   "outbox_id": message.pk, "status": message.status, "reason": message.reason}
         return Response(TriggerResultSerializer(result).data, status=201 if created else 200)
@@ -188,7 +207,10 @@ class StatusSerializer(serializers.Serializer):
 
 
 class StatusView(APIView):
-    @extend_schema(responses={200: StatusSerializer, 503: StatusSerializer})
+    permission_classes = [named("access.view_status")]
+
+    @extend_schema(responses={200: StatusSerializer, 403: ErrorSerializer, 503: StatusSerializer},
+                   description="Needs access.view_status; a merchant sees only their shops and their WAHA sessions.")
     def get(self, request):
-        report = health.status()
+        report = health.status(shop_ids=scope.shop_ids(request.user))
         return Response(StatusSerializer(report).data, status=200 if report["ok"] else 503)

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from access import audit, scope
+from access.permissions import check
 from kaspi_sync.models import Shop
 
 from . import metrics
@@ -19,19 +21,25 @@ class DashboardFilter(forms.Form):
 
 
 def dashboard(request):
+    check(request.user, "access.view_metrics")
     if request.method == "POST" and "reset" in request.POST:
+        check(request.user, "access.reset_metrics", every_shop=True)
         since = metrics.reset()
+        audit.record(request.user, audit.Action.METRICS_RESET, target="dashboard", detail=f"since {since.isoformat()}")
         messages.success(request, f"A new counting period starts at {since:%Y-%m-%d %H:%M} UTC; nothing was deleted.")
         return redirect(request.path)
     form = DashboardFilter(request.GET or None)
+    form.fields["shop"].queryset = scope.limit(Shop.objects.order_by("name"), request.user, "pk")
     chosen = form.cleaned_data if form.is_valid() else {}
     shop = chosen.get("shop")
-    data = metrics.summary(metrics.window(shop_id=shop.pk if shop else None, days=chosen.get("days")))
+    data = metrics.summary(metrics.window(shop_id=shop.pk if shop else None, days=chosen.get("days"),
+                                          shop_ids=scope.shop_ids(request.user)))
     context = {
         **admin.site.each_context(request),
         "title": "AI seller dashboard",
         "form": form,
         "data": data,
         "blocked_reasons": sorted(data["blocked"].items(), key=lambda item: -item[1]),
+        "may_reset": request.user.has_perm("access.reset_metrics") and scope.sees_every_shop(request.user),
     }
     return TemplateResponse(request, "admin/seller/dashboard.html", context)

@@ -45,10 +45,15 @@ def workers() -> dict:
     return {"seen": sorted(name for reply in replies for name in reply)}
 
 
-def waha_sessions(with_shops: bool) -> list[dict]:
-    names = {settings.WAHA_SESSION}
+def shops_of(shop_ids: list[int] | None):
+    shops = Shop.objects.all()
+    return shops if shop_ids is None else shops.filter(pk__in=shop_ids)
+
+
+def waha_sessions(with_shops: bool, shop_ids: list[int] | None = None) -> list[dict]:
+    names = {settings.WAHA_SESSION} if shop_ids is None else set()
     if with_shops:
-        names |= {shop.session_name for shop in Shop.objects.filter(is_active=True)}
+        names |= {shop.session_name for shop in shops_of(shop_ids).filter(is_active=True)}
     result = []
     for name in sorted(names):
         try:
@@ -58,7 +63,7 @@ def waha_sessions(with_shops: bool) -> list[dict]:
     return result
 
 
-def shops() -> list[dict]:
+def shops(shop_ids: list[int] | None = None) -> list[dict]:
     return [
         {
             "id": shop.pk,
@@ -68,15 +73,17 @@ def shops() -> list[dict]:
             "last_synced_at": shop.last_synced_at,
             "last_sync_error": redact(shop.last_sync_error)[:300],
         }
-        for shop in Shop.objects.order_by("pk")
+        for shop in shops_of(shop_ids).order_by("pk")
     ]
 
 
-def backlog(now=None) -> list[dict]:
+def backlog(now=None, shop_ids: list[int] | None = None) -> list[dict]:
     """Per waiting status: how many rows, and how long the oldest has not moved (seconds). A
     deferred row counts as waiting from its `not_before`: before that, it is on time."""
     now = now or timezone.now()
     rows = OutboundMessage.objects.filter(status__in=WAITING).order_by()
+    if shop_ids is not None:
+        rows = rows.filter(shop_id__in=shop_ids)
     found = {row["status"]: row for row in rows.values("status").annotate(n=Count("pk"), oldest=Min("updated_at"))}
     due = rows.filter(status=Status.DEFERRED, not_before__lte=now).aggregate(oldest=Min("not_before"))["oldest"]
     result = []
@@ -88,13 +95,14 @@ def backlog(now=None) -> list[dict]:
     return result
 
 
-def status() -> dict:
+def status(shop_ids: list[int] | None = None) -> dict:
+    """`shop_ids`: a merchant's shops (None: every shop)."""
     report = {"database": check(database), "redis": check(redis_ping), "broker": check(broker), "workers": check(workers)}
     database_ok = report["database"]["ok"]
-    report["waha"] = waha_sessions(with_shops=database_ok)
+    report["waha"] = waha_sessions(with_shops=database_ok, shop_ids=shop_ids)
     report["openai"] = {"configured": bool(settings.OPENAI_API_KEY), "model": settings.OPENAI_MODEL,
                         "custom_base_url": bool(settings.OPENAI_BASE_URL)}
-    report["shops"] = shops() if database_ok else []
-    report["outbox"] = backlog() if database_ok else []
+    report["shops"] = shops(shop_ids) if database_ok else []
+    report["outbox"] = backlog(shop_ids=shop_ids) if database_ok else []
     report["ok"] = all(report[part]["ok"] for part in CRITICAL)
     return report

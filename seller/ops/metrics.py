@@ -45,6 +45,7 @@ class Window:
     start: datetime | None
     end: datetime
     shop_id: int | None = None
+    shop_ids: tuple[int, ...] | None = None  # a merchant's shops; None: every shop
 
 
 def current_since() -> datetime | None:
@@ -57,12 +58,15 @@ def reset(now: datetime | None = None) -> datetime:
     return MetricsPeriod.objects.create(since=now or timezone.now()).since
 
 
-def window(shop_id: int | None = None, days: int | None = None, now: datetime | None = None) -> Window:
-    """The current period, or the last `days` days when asked (across a reset)."""
+def window(shop_id: int | None = None, days: int | None = None, now: datetime | None = None,
+           shop_ids: list[int] | None = None) -> Window:
+    """The current period, or the last `days` days when asked (across a reset); `shop_ids`
+    limits it to a merchant's shops."""
     now = now or timezone.now()
     since = current_since()
     start = now - timedelta(days=days) if days else since
-    return Window(since=since, start=start, end=now, shop_id=shop_id)
+    return Window(since=since, start=start, end=now, shop_id=shop_id,
+                  shop_ids=tuple(shop_ids) if shop_ids is not None else None)
 
 
 def local_zone() -> ZoneInfo:
@@ -87,6 +91,8 @@ def in_window(queryset, field: str, win: Window, shop_field: str):
         queryset = queryset.filter(**{f"{field}__gte": win.start})
     if win.shop_id:
         queryset = queryset.filter(**{shop_field: win.shop_id})
+    if win.shop_ids is not None:
+        queryset = queryset.filter(**{f"{shop_field}__in": win.shop_ids})
     return queryset
 
 

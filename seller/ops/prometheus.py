@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 
 from messaging.models import MessageEvent, OutboundMessage
 
+from access.permissions import named
+
 from . import health, instrumentation
 
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport keeps priorities 1-9 in "<queue>\x06\x16<n>"
@@ -111,8 +113,11 @@ class PlainTextRenderer(BaseRenderer):
 
 class PrometheusView(APIView):
     renderer_classes = [JSONRenderer, PlainTextRenderer]
+    # The scrape covers the whole installation (queues, workers): staff of the installation only.
+    permission_classes = [named("access.view_metrics", every_shop=True)]
 
-    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR},
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR, 403: OpenApiTypes.OBJECT},
+                   description="Needs access.view_metrics and every shop.",
                    parameters=[OpenApiParameter("format", exclude=True)])
     def get(self, request):
         return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

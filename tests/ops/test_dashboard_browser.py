@@ -93,6 +93,5 @@ def test_an_operator_sees_the_charts_filters_by_shop_and_resets(live_server, chr
 
 def test_the_dashboard_is_only_for_staff(client, django_user_model):
     assert client.get("/admin/dashboard/").status_code == 302
-    django_user_model.objects.create_user("merchant", password="pw")
-    client.login(username="merchant", password="pw")
+    client.force_login(django_user_model.objects.create_user("merchant", password="pw"))
     assert client.get("/admin/dashboard/")["Location"].startswith("/admin/login/")
