@@ -136,7 +136,7 @@ class OptOutAdmin(ScopedAdmin):
         queryset, duplicates = super().get_search_results(request, queryset, search_term)
         phone = normalize_phone(search_term)
         if phone:
-            queryset |= self.model.objects.filter(phone=phone)
+            queryset |= self.get_queryset(request).filter(phone=phone)  # a merchant's own shops only
         return queryset, duplicates
 
     def get_urls(self):
