@@ -55,6 +55,12 @@ class ShopAdmin(ScopedAdmin):
         return [(title, {**options, "fields": [f for f in options["fields"] if f != "new_kaspi_token"]})
                 for title, options in fieldsets]
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if not request.user.has_perm("access.change_shop_token"):
+            form.base_fields.pop("new_kaspi_token", None)  # a declared field outlives `fields`: drop it here
+        return form
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         changed = [name for name in form.changed_data if name != "new_kaspi_token"]

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from .phones import mask
+
 
 class Trigger(models.TextChoices):
     POST_PURCHASE = "POST_PURCHASE", "order placed"
@@ -93,7 +95,8 @@ class OptOut(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
-        return self.phone
+        # Shown in titles, breadcrumbs and the admin's history, also to those who may not see phones.
+        return f"opt-out {mask(self.phone)}"
 
 
 class InboundMessage(models.Model):
