@@ -1,6 +1,7 @@
 """Two shops with one of everything each, and users in each role."""
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
@@ -46,6 +47,8 @@ def shops(db):
 
 @pytest.fixture
 def make_user(db, django_user_model):
+    roles.sync_groups(apps)  # a transactional test before this one flushed the migration's groups
+
     def make(role: str | None, *, shops=(), every_shop=False, name=None):
         user = django_user_model.objects.create_user(name or f"{role or 'nobody'}-{len(shops)}-{every_shop}",
                                                      password="pw-1234", is_staff=True)

@@ -38,12 +38,42 @@ def some_data(db):
     shop = Shop.objects.create(name="Fuzz Shop", kaspi_token="kaspi-token-fuzz-1")
     Order.objects.create(shop=shop, kaspi_id="FUZZ1", code="1", state="delivered", created_at_kaspi=timezone.now(),
                          customer_phone="+77011234567")
+    other = Shop.objects.create(name="Other Shop", kaspi_token="kaspi-token-fuzz-2")
+    Order.objects.create(shop=other, kaspi_id="FUZZ2", code="2", state="delivered", created_at_kaspi=timezone.now(),
+                         customer_phone="+77021234567")
+    return shop
+
+
+@pytest.fixture(params=["viewer of one shop", "operator of one shop", "metrics", "staff without permissions"])
+def limited_token(request, some_data, django_user_model):
+    """Users whose answers are 403s and 404s as often as not: those must match the schema too."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from rest_framework.authtoken.models import Token
+
+    from access import roles
+    from access.models import ShopAccess
+
+    roles.sync_groups(apps)
+    user = django_user_model.objects.create_user("limited", password="x", is_staff=True)
+    role = {"viewer of one shop": roles.VIEWER, "operator of one shop": roles.OPERATOR, "metrics": roles.METRICS}
+    if request.param in role:
+        user.groups.add(Group.objects.get(name=role[request.param]))
+    if "one shop" in request.param:
+        ShopAccess.objects.create(user=user, shop=some_data)
+    return Token.objects.create(user=user).key
 
 
 @schema.exclude(path="/ai-seller/status").parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_every_generated_request_as_its_schema_says(case, admin_token, some_data, in_process_app):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"})
+
+
+@schema.exclude(path="/ai-seller/status").parametrize()
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_answers_users_of_limited_rights_as_its_schema_says(case, limited_token, in_process_app):
+    case.call_and_validate(headers={"Authorization": f"Token {limited_token}"})
 
 
 @schema.include(path="/ai-seller/status").parametrize()
