@@ -64,3 +64,12 @@ admin.site.unregister(User)
 @admin.register(User)
 class UserWithShopsAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, ShopAccessInline]
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not ShopAccess:
+            return
+        for accesses, detail in ((formset.new_objects, "granted"), (formset.deleted_objects, "removed")):
+            for access in accesses:
+                audit.record(request.user, audit.Action.SHOP_ACCESS, shop_id=access.shop_id,
+                             target=form.instance.get_username(), detail=f"{detail} on the user's page")

@@ -41,6 +41,8 @@ class ScopedAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model._meta.label_lower == SHOP_MODEL:
             kwargs["queryset"] = scope.limit(db_field.related_model._default_manager.all(), request.user, "pk")
+            if not scope.sees_every_shop(request.user):
+                kwargs["required"] = True  # a row of no shop would vanish from the merchant's own view
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_list_filter(self, request):

@@ -81,3 +81,21 @@ def test_grant_shop_refuses_what_does_not_exist(args, message, django_user_model
     django_user_model.objects.create_user("dana", password="pw")
     with pytest.raises(CommandError, match=message):
         call_command("grant_shop", *args)
+
+
+def test_shop_access_given_and_taken_on_the_user_page_is_audited(shops, make_user, django_user_model):
+    a, _ = shops
+    client = admin_client(make_user(roles.OWNER, every_shop=True, name="boss"))
+    dana = django_user_model.objects.create_user("dana", password="pw")
+    page = reverse("admin:auth_user_change", args=[dana.pk])
+    form = {"username": "dana", "is_active": "on", "date_joined_0": "2026-11-29", "date_joined_1": "10:00:00",
+            "initial-date_joined_0": "2026-11-29", "initial-date_joined_1": "10:00:00",
+            "shop_access-TOTAL_FORMS": "1", "shop_access-INITIAL_FORMS": "0", "shop_access-MIN_NUM_FORMS": "0",
+            "shop_access-MAX_NUM_FORMS": "1000", "shop_access-0-shop": a.pk, "shop_access-0-user": dana.pk}
+
+    answer = client.post(page, form)
+
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    assert ShopAccess.objects.filter(user=dana, shop=a).exists()
+    assert list(AuditEntry.objects.filter(action="shop.access").values_list("actor", "target", "detail")) == [
+        ("boss", "dana", "granted on the user's page")]

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from access import roles
 from kaspi_sync.models import Order, Shop
-from messaging.models import OutboundMessage
+from messaging.models import OptOut, OutboundMessage
 
 from .conftest import B_MARKERS, admin_client, api_client
 
@@ -117,3 +117,15 @@ def test_a_staff_user_tied_to_no_shop_and_not_installation_staff_sees_no_shop(sh
     client = admin_client(make_user(roles.VIEWER))
     page = client.get(reverse("admin:kaspi_sync_order_changelist")).content.decode()
     assert "555000111" not in page and "777000111" not in page
+
+
+def test_a_merchant_adds_an_opt_out_only_for_their_own_shop(shops, make_user):
+    a, b = shops
+    client = admin_client(make_user(roles.OPERATOR, shops=[a]))
+    url = reverse("admin:messaging_optout_add")
+
+    for shop in ("", b.pk):
+        answer = client.post(url, {"phone": "+77051112233", "shop": shop, "keyword": ""})
+        assert answer.status_code == 200 and not OptOut.objects.filter(phone="+77051112233").exists()
+    assert client.post(url, {"phone": "+77051112233", "shop": a.pk, "keyword": ""}).status_code == 302
+    assert OptOut.objects.get(phone="+77051112233").shop == a
