@@ -63,10 +63,15 @@ class ScopedAdmin(admin.ModelAdmin):
                 or not getattr(spec[0], "required_permission", None)}
 
     def changelist_view(self, request, extra_context=None):
-        if request.method == "POST" and (name := request.POST.get("action")):
-            spec = super().get_actions(request).get(name)
-            if spec and getattr(spec[0], "required_permission", None):
-                check(request.user, spec[0].required_permission)
+        # An action the user may not run is not offered; posted anyway, it is a 403, not Django's
+        # quiet "no action selected". (_get_base_actions: every action, before permissions.)
+        name = request.POST.get("action") if request.method == "POST" else None
+        if name and name not in self.get_actions(request):
+            for action, action_name, description in self._get_base_actions():
+                if action_name == name:
+                    if getattr(action, "required_permission", None):
+                        check(request.user, action.required_permission)
+                    raise PermissionDenied(f"You do not have the permission to run “{description}” here.")
         return super().changelist_view(request, extra_context)
 
     # --- phones -----------------------------------------------------------

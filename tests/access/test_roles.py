@@ -76,6 +76,7 @@ def test_a_viewer_may_not_retry_cancel_sync_or_resume_and_nothing_changes(shops,
          OutboundMessage.objects.values_list("pk", flat=True)),
         (reverse("admin:kaspi_sync_shop_changelist"), "sync_now", [a.pk]),
         (reverse("admin:messaging_sessionpause_changelist"), "resume", [1]),
+        (reverse("admin:messaging_optout_changelist"), "delete_selected", OptOut.objects.values_list("pk", flat=True)),
     ]:
         page = client.get(url).content.decode()
         assert f'value="{action}"' not in page, f"{action} offered to a viewer"
@@ -84,6 +85,7 @@ def test_a_viewer_may_not_retry_cancel_sync_or_resume_and_nothing_changes(shops,
         assert "permission" in answer.content.decode()
     assert OutboundMessage.objects.filter(status="failed").count() == 2
     assert OutboundMessage.objects.filter(status="cancelled").count() == 0
+    assert OptOut.objects.count() == 2
     assert not AuditEntry.objects.exclude(actor="someone").exists()
 
 
