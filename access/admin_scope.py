@@ -24,6 +24,11 @@ def masked(value) -> str:
     return f"***{value[-2:]}" if value else ""
 
 
+def may_run(user, action) -> bool:
+    needed = getattr(action, "required_permission", None)  # set by permissions.requires
+    return not needed or user.has_perm(needed)
+
+
 class ScopedAdmin(admin.ModelAdmin):
     shop_path: str | None = "shop"  # ORM path from the model to its shop; None: installation-wide rows
     masked_fields: tuple[str, ...] = ()
@@ -58,9 +63,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
     # --- actions ----------------------------------------------------------
     def get_actions(self, request):
-        return {name: spec for name, spec in super().get_actions(request).items()
-                if request.user.has_perm(getattr(spec[0], "required_permission", None) or "")
-                or not getattr(spec[0], "required_permission", None)}
+        return {name: spec for name, spec in super().get_actions(request).items() if may_run(request.user, spec[0])}
 
     def changelist_view(self, request, extra_context=None):
         # An action the user may not run is not offered; posted anyway, it is a 403, not Django's
