@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin
 
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
+
 from .models import Order, OrderEntry, Product, Shop
 from .tasks import sync_shop
 
@@ -54,7 +57,7 @@ class ShopAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
 
 
-class OrderEntryInline(admin.TabularInline):
+class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):
     model = OrderEntry
     extra = 0
     fields = ["name", "category_title", "quantity", "base_price", "total_price", "product"]
@@ -62,15 +65,25 @@ class OrderEntryInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """Orders come from Kaspi only: read here, never added, edited or deleted by hand."""
+
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "created_at_kaspi", "delivered_at"]
+                    "placed", "delivered"]
     list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
     list_select_related = ["shop"]
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="placed (shop's time)", ordering="created_at_kaspi")
+    def placed(self, order):
+        return when(order.created_at_kaspi, order.shop.tz_name)
+
+    @admin.display(description="delivered (shop's time)", ordering="delivered_at")
+    def delivered(self, order):
+        return when(order.delivered_at, order.shop.tz_name)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

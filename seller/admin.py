@@ -11,6 +11,7 @@ from messaging.admin import OutboundMessageAdmin
 from messaging.models import OutboundMessage, Trigger
 
 from . import preview
+from .ops import story
 from .fallback import TEMPLATE_HELP, template_errors
 from .models import MetricsPeriod
 
@@ -80,7 +81,15 @@ class SellerShopAdmin(ShopAdmin):
 
 @admin.register(Order)
 class SellerOrderAdmin(OrderAdmin):
+    """The order's page tells its story: items, Kaspi states, each message and its history."""
+
     actions = [*(OrderAdmin.actions or []), preview_order_messages]
+    change_form_template = "admin/kaspi_sync/order/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra = {"story": story.order_story(order)} if order else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
 @admin.register(OutboundMessage)
