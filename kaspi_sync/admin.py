@@ -28,14 +28,14 @@ class ShopForm(forms.ModelForm):
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     form = ShopForm
-    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
+    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
                     "session_name"]
-    list_filter = ["is_active", "token_status", "language"]
+    list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
     actions = ["sync_now"]
     readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
     fieldsets = [
-        (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
+        (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
                            "last_synced_at", "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
@@ -44,6 +44,10 @@ class ShopAdmin(admin.ModelAdmin):
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
+
+    def get_changeform_initial_data(self, request):
+        # A new shop sends nothing until its go-live checklist is done.
+        return {"mode": Shop.Mode.DRY, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="last sync error")
     def sync_problem(self, shop):

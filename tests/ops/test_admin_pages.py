@@ -26,7 +26,7 @@ def admin_url(model, view, *args):
 
 
 def test_every_admin_page_list_form_and_action_answers_without_a_server_error(owner, sandbox):
-    seed()
+    data = seed()
     seen = []
     for model, model_admin in admin.site._registry.items():
         pages = [admin_url(model, "changelist"), admin_url(model, "add")]
@@ -44,7 +44,8 @@ def test_every_admin_page_list_form_and_action_answers_without_a_server_error(ow
             seen.append((f"{pages[0]} action {name}", answer.status_code))
             assert answer.status_code in (200, 302, 403), (name, answer.status_code)
     for url in [reverse("ai-seller-dashboard"), reverse("customer", args=[PHONE]), reverse("customer", args=["nobody"]),
-                reverse("admin:messaging_optout_import"), reverse("admin:messaging_optout_export")]:
+                reverse("admin:messaging_optout_import"), reverse("admin:messaging_optout_export"),
+                reverse("admin:seller_shop_checklist", args=[data["dry"].pk])]:
         answer = owner.get(url)
         seen.append((url, answer.status_code))
         assert answer.status_code == 200, url
