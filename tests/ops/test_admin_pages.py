@@ -103,3 +103,14 @@ def test_a_customers_page_shows_orders_across_shops_with_opt_out_and_cap(owner):
     assert "2 of 3 messages in 30 days" in page  # the sent one and the one held with its text
     opted = owner.get(reverse("customer", args=["+77025550011"])).content.decode()
     assert "opted out" in opted and "«стоп»" in opted
+
+
+def test_the_admin_and_the_dashboard_show_times_in_the_merchants_zone_and_name_it(owner):
+    seed()
+    dashboard = owner.get(reverse("ai-seller-dashboard")).content.decode()
+    assert "(Almaty time; days are Almaty days)" in dashboard and " UTC" not in dashboard
+    notice = owner.post(reverse("ai-seller-dashboard"), {"reset": "1"}, follow=True).content.decode()
+    assert "A new counting period starts at" in notice and "Almaty; nothing was deleted." in notice
+    orders = owner.get(admin_url(Order, "changelist")).content.decode()
+    assert "Times in Asia/Almaty" in orders
+    assert "07:40 27.11.2026 Almaty" in orders  # order 496149023, placed 02:40 UTC
