@@ -9,7 +9,7 @@ from django.utils import timezone
 from config.localtime import when, zone_label
 from kaspi_sync.models import Order
 from messaging import explain
-from messaging.models import InboundMessage, MessageEvent, OptOut, OutboundMessage
+from messaging.models import InboundMessage, OptOut, OutboundMessage
 from messaging.session_state import sent_through
 
 
@@ -38,8 +38,7 @@ def message_story(message: OutboundMessage) -> MessageStory:
              for label, name in (("created", "created_at"), ("written", "generated_at"), ("sent", "sent_at"),
                                  ("delivered", "delivered_at"), ("read", "read_at"), ("replied", "replied_at"))
              if getattr(message, name)]
-    steps = [(MessageEvent(status=event.status).get_status_display(), event.note, when(event.at, tz_name))
-             for event in message.events.all()]
+    steps = [(event.status, event.note, when(event.at, tz_name)) for event in message.events.all()]
     replies = [(reply.body, when(reply.received_at, tz_name)) for reply in message.replies.all()]
     return MessageStory(message, explain.status_words(message), explain.author_words(message), times, steps, replies)
 
