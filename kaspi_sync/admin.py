@@ -45,6 +45,10 @@ class ShopAdmin(admin.ModelAdmin):
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a shop would delete its orders and message history: switch it off (mode) instead.
+        return False
+
     def get_changeform_initial_data(self, request):
         # A new shop sends nothing until its go-live checklist is done.
         return {"mode": Shop.Mode.DRY, **super().get_changeform_initial_data(request)}
