@@ -32,6 +32,7 @@ def may_run(user, action) -> bool:
 class ScopedAdmin(admin.ModelAdmin):
     shop_path: str | None = "shop"  # ORM path from the model to its shop; None: installation-wide rows
     masked_fields: tuple[str, ...] = ()
+    masked_columns: dict[str, str] = {}  # a column showing a phone -> its twin without it
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,12 +80,14 @@ class ScopedAdmin(admin.ModelAdmin):
 
     # --- phones -----------------------------------------------------------
     def hides_phones(self, request) -> bool:
-        return bool(self.masked_fields) and not request.user.has_perm(VIEW_PHONES)
+        return bool(self.masked_fields or self.masked_columns) and not request.user.has_perm(VIEW_PHONES)
 
     def mask(self, request, names):
         if not self.hides_phones(request):
             return names
-        return [f"masked_{name}" if name in self.masked_fields else name for name in names]
+        masked_names = [f"masked_{name}" if name in self.masked_fields else self.masked_columns.get(name, name)
+                        for name in names]
+        return list(dict.fromkeys(masked_names))  # once each
 
     def get_list_display(self, request):
         return self.mask(request, super().get_list_display(request))

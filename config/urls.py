@@ -4,11 +4,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kaspi_sync.api import SellsInfoView
 from messaging.views import waha_webhook
+from seller.ops.customer import customer_page
 from seller.ops.dashboard import dashboard
 from seller.ops.prometheus import PrometheusView
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="ai-seller-dashboard"),
+    path("admin/customer/<str:phone>/", admin.site.admin_view(customer_page), name="customer"),
     path("admin/", admin.site.urls),
     path("webhooks/waha", waha_webhook, name="waha-webhook"),
     path("ai-seller/", include("seller.urls")),

@@ -4,6 +4,8 @@ from django.contrib import admin
 from access import audit
 from access.admin_scope import ScopedAdmin
 from access.permissions import requires
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
 
 from .models import Order, OrderEntry, Product, Shop
 from .tasks import sync_shop
@@ -30,14 +32,14 @@ class ShopForm(forms.ModelForm):
 class ShopAdmin(ScopedAdmin):
     form = ShopForm
     shop_path = "pk"
-    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
+    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
                     "session_name"]
-    list_filter = ["is_active", "token_status", "language"]
+    list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
     actions = ["sync_now"]
     readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
     fieldsets = [
-        (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
+        (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
                            "last_synced_at", "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
@@ -70,6 +72,13 @@ class ShopAdmin(ScopedAdmin):
         if "new_kaspi_token" in form.changed_data:
             audit.record(request.user, audit.Action.SHOP_TOKEN, shop_id=obj.pk, target=str(obj),
                          detail=f"now ending {obj.masked_token}")
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a shop would delete its orders and message history: switch it off (mode) instead.
+        return False
+
+    def get_changeform_initial_data(self, request):
+        # A new shop sends nothing until its go-live checklist is done.
+        return {"mode": Shop.Mode.DRY, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="last sync error")
     def sync_problem(self, shop):
@@ -85,7 +94,7 @@ class ShopAdmin(ScopedAdmin):
         self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
 
 
-class OrderEntryInline(admin.TabularInline):
+class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):
     model = OrderEntry
     extra = 0
     fields = ["name", "category_title", "quantity", "base_price", "total_price", "product"]
@@ -93,9 +102,11 @@ class OrderEntryInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ScopedAdmin):
+class OrderAdmin(HistoryAdminMixin, ScopedAdmin):
+    """Orders come from Kaspi only: read here, never added, edited or deleted by hand."""
+
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "created_at_kaspi", "delivered_at"]
+                    "placed", "delivered"]
     list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
     list_select_related = ["shop"]
@@ -103,6 +114,14 @@ class OrderAdmin(ScopedAdmin):
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
     masked_fields = ("customer_phone",)
+
+    @admin.display(description="placed (shop's time)", ordering="created_at_kaspi")
+    def placed(self, order):
+        return when(order.created_at_kaspi, order.shop.tz_name)
+
+    @admin.display(description="delivered (shop's time)", ordering="delivered_at")
+    def delivered(self, order):
+        return when(order.delivered_at, order.shop.tz_name)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

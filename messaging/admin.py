@@ -6,23 +6,25 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from access import audit, scope
 from access.admin_scope import ScopedAdmin
 from access.permissions import check, requires
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
 
-from . import optouts, outbox, session_state
+from . import explain, optouts, outbox, session_state
 from .models import InboundMessage, MessageEvent, OptOut, OutboundMessage, SessionPause
-from .phones import normalize_phone
+from .phones import mask, normalize_phone
 
 
-class MessageEventInline(admin.TabularInline):
+class MessageEventInline(HistoryAdminMixin, admin.TabularInline):
     model = MessageEvent
     extra = 0
-    readonly_fields = ["status", "note", "at"]
-    can_delete = False
+    fields = readonly_fields = ["status", "note", "at"]
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -46,26 +48,60 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+def customer_link(phone: str, name: str = "") -> str:
+    """The customer's page (all their orders and messages), by phone."""
+    if not phone:
+        return name or "–"
+    label = f"{name} ({phone})" if name else phone
+    return format_html('<a href="{}">{}</a>', reverse("customer", args=[phone]), label)
+
+
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ScopedAdmin):
-    list_display = ["id", "shop", "order", "trigger", "status", "reason", "source", "not_before", "attempts", "sent_at",
-                    "updated_at", "why"]
+class OutboundMessageAdmin(HistoryAdminMixin, ScopedAdmin):
+    list_display = ["id", "customer", "shop", "order_link", "trigger", "status_in_words", "text_start", "source",
+                    "updated"]
     list_filter = [AttentionFilter, "status", "reason", "trigger", "source", "shop"]
-    search_fields = ["order__code", "phone", "waha_message_id", "text"]
+    search_fields = ["order__code", "phone", "waha_message_id", "text", "order__customer_first_name"]
     list_select_related = ["shop", "order"]
     date_hierarchy = "created_at"
     inlines = [MessageEventInline]
-    readonly_fields = [field.name for field in OutboundMessage._meta.fields]
+    readonly_fields = ["status_in_words", "written_by", *[field.name for field in OutboundMessage._meta.fields]]
     actions = ["cancel_messages", "retry_messages"]
     masked_fields = ("phone", "chat_id")
+    masked_columns = {"customer": "customer_masked"}
 
-    @admin.display(description="why")
-    def why(self, message):
-        """The last error, else the note of the last status change."""
-        if message.last_error:
-            return message.last_error[:120]
-        last = message.events.order_by("-at", "-id").first()
-        return last.note[:120] if last else ""
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("events")
+
+    @admin.display(description="customer", ordering="phone")
+    def customer(self, message):
+        return customer_link(message.phone, message.order.customer_first_name)
+
+    @admin.display(description="customer")
+    def customer_masked(self, message):
+        name = message.order.customer_first_name
+        return f"{name} ({mask(message.phone)})" if name else mask(message.phone)
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, message):
+        return format_html('<a href="{}">#{}</a>', reverse("admin:kaspi_sync_order_change", args=[message.order_id]),
+                           message.order.code)
+
+    @admin.display(description="status (why)", ordering="status")
+    def status_in_words(self, message):
+        return explain.status_words(message)
+
+    @admin.display(description="text")
+    def text_start(self, message):
+        return explain.short_text(message)
+
+    @admin.display(description="written by")
+    def written_by(self, message):
+        return explain.author_words(message)
+
+    @admin.display(description="last change (shop's time)", ordering="updated_at")
+    def updated(self, message):
+        return when(message.updated_at, message.shop.tz_name)
 
     @admin.action(description="Cancel the selected messages that are not sent yet")
     @requires("access.cancel_message")
@@ -191,7 +227,7 @@ class OptOutAdmin(ScopedAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ScopedAdmin):
+class InboundMessageAdmin(HistoryAdminMixin, ScopedAdmin):
     shop_path = "in_reply_to__shop"  # a reply to none of our messages is for installation staff
     masked_fields = ("phone", "sender")
     list_display = ["received_at", "phone", "body", "is_opt_out", "in_reply_to", "processed_at"]

@@ -44,7 +44,7 @@ def process(inbound_id: int):
         # After commit, once: a crash here loses the confirmation, never doubles it.
         log.info("opt-out recorded from a reply (%s)", keyword)
         try:
-            WahaClient(inbound.session or None).send_text(chat_id(phone), CONFIRMATION)
+            WahaClient(inbound.session or None).send_text(chat_id(phone), optouts.confirmation(last.shop.name if last else ""))
         except WahaError as exc:
             log.warning("opt-out confirmation not sent: %s", exc)
 

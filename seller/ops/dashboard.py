@@ -1,12 +1,14 @@
 """The metrics dashboard inside Django admin: the figures of `metrics.summary` as charts."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from access import audit, scope
 from access.permissions import check
+from config.localtime import when, zone_label
 from kaspi_sync.models import Shop
 
 from . import metrics
@@ -26,7 +28,7 @@ def dashboard(request):
         check(request.user, "access.reset_metrics", every_shop=True)
         since = metrics.reset()
         audit.record(request.user, audit.Action.METRICS_RESET, target="dashboard", detail=f"since {since.isoformat()}")
-        messages.success(request, f"A new counting period starts at {since:%Y-%m-%d %H:%M} UTC; nothing was deleted.")
+        messages.success(request, f"A new counting period starts at {when(since)}; nothing was deleted.")
         return redirect(request.path)
     form = DashboardFilter(request.GET or None)
     form.fields["shop"].queryset = scope.limit(Shop.objects.order_by("name"), request.user, "pk")
@@ -37,6 +39,7 @@ def dashboard(request):
     context = {
         **admin.site.each_context(request),
         "title": "AI seller dashboard",
+        "zone": zone_label(settings.SELLER_TIMEZONE),
         "form": form,
         "data": data,
         "blocked_reasons": sorted(data["blocked"].items(), key=lambda item: -item[1]),

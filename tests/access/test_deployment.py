@@ -27,6 +27,7 @@ PRODUCTION = {
 
 def manage(*args, env: dict) -> subprocess.CompletedProcess:
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DEBUG", "HTTPS", "SECURE_"))}
+    clean["ENV_FILE"] = "none"  # a development .env in the checkout must not count
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True,
                           text=True, timeout=120)
 

@@ -129,3 +129,19 @@ def test_a_merchant_adds_an_opt_out_only_for_their_own_shop(shops, make_user):
         assert answer.status_code == 200 and not OptOut.objects.filter(phone="+77051112233").exists()
     assert client.post(url, {"phone": "+77051112233", "shop": a.pk, "keyword": ""}).status_code == 302
     assert OptOut.objects.get(phone="+77051112233").shop == a
+
+
+def test_the_customer_and_go_live_pages_show_a_merchant_only_their_shop(shops, make_user):
+    a, b = shops
+    client = admin_client(make_user(roles.OPERATOR, shops=[a]))
+    theirs = client.get(reverse("customer", args=["+77019998877"]))
+    assert theirs.status_code == 200 and "No orders from this phone." in theirs.content.decode()
+    assert_nothing_of_b(theirs, "customer page", searched="+77019998877")
+    assert "555000111" in client.get(reverse("customer", args=["+77011112233"])).content.decode()
+    assert client.get(reverse("admin:seller_shop_checklist", args=[b.pk])).status_code == 404
+    assert client.get(reverse("admin:seller_shop_checklist", args=[a.pk])).status_code == 200
+    viewer = admin_client(make_user(roles.VIEWER, shops=[a], name="viewer-a"))
+    assert viewer.get(reverse("customer", args=["+77011112233"])).status_code == 403
+    assert viewer.post(reverse("admin:seller_shop_checklist", args=[a.pk]), {"go_live": "1"}).status_code == 403
+    order_page = viewer.get(reverse("admin:kaspi_sync_order_change", args=[Order.objects.get(shop=a).pk]))
+    assert "1112233" not in order_page.content.decode() and "***33" in order_page.content.decode()
