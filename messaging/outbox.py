@@ -11,6 +11,7 @@ from kaspi_sync import bulk
 
 from .models import MessageEvent, OutboundMessage, Trigger
 from .phones import normalize_phone
+from .waha import raw_id
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -72,6 +73,8 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     worker (or an earlier run) moved it first. A move that gives up the row, or clears
     `reserved_at`, releases the row's reservation after commit."""
     expected = [expected] if isinstance(expected, str) else list(expected)
+    if "waha_message_id" in fields:
+        fields["waha_raw_id"] = raw_id(fields["waha_message_id"] or "")  # acks are matched on it
     releasing = new_status in GIVING_UP or ("reserved_at" in fields and fields["reserved_at"] is None)
     if releasing:
         fields["reserved_at"] = None
