@@ -235,3 +235,13 @@ def count(session: str, outcome: str):
             WebhookCount.objects.create(session=session, outcome=outcome, count=1, last_at=now)
     except IntegrityError:  # another request created it in between
         WebhookCount.objects.filter(session=session, outcome=outcome).update(count=F("count") + 1, last_at=now)
+
+
+def stats() -> dict:
+    """For /ai-seller/status: the last webhook accepted per session, and refusals by why."""
+    rows = WebhookCount.objects.order_by("session", "outcome")
+    accepted = [{"session": r.session, "last_received_at": r.last_at, "count": r.count}
+                for r in rows if r.outcome == "accepted"]
+    refused = {r.outcome: {"count": r.count, "last_at": r.last_at} for r in rows if r.outcome != "accepted"}
+    return {"hmac_key_set": bool(settings.WAHA_WEBHOOK_HMAC_KEY), "sessions": accepted, "refused": refused,
+            "refused_total": sum(r["count"] for r in refused.values())}
