@@ -131,6 +131,9 @@ WAHA_URL = env("WAHA_URL", default="http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", default="")
 WAHA_SESSION = env("WAHA_SESSION", default="default")
 WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
+# Where WAHA posts events, set on a session by admin's "Connect WhatsApp"; empty: this app's
+# /webhooks/waha at the address the admin was opened with.
+WAHA_WEBHOOK_URL = env("WAHA_WEBHOOK_URL", default="")
 WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
 WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
 # Transient WAHA failures (5xx, 422, no connection) are retried with exponential backoff from

@@ -208,8 +208,8 @@ def scan_qr(state, request, name):
         session = state.session_now(name)
         if session is None:
             return problem("no such session", 404)
-        if session["status"] != "SCAN_QR_CODE":
-            return problem(f"the session is {session['status']}, not SCAN_QR_CODE", 409)
+        if session["status"] not in ("STARTING", "SCAN_QR_CODE"):
+            return problem(f"the session is {session['status']}, not waiting for a scan", 409)
         session.update(status="WORKING", linked=True, me={"id": f"{phone}@c.us", "pushName": body.get("push_name") or "Shop"})
         session = dict(session)
     webhooks.session_status_later(state, session)
