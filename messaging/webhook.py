@@ -15,7 +15,7 @@ from django.utils import timezone
 from config import redis
 
 from . import optouts, outbox, session_state
-from .models import InboundMessage, OutboundMessage, WebhookCount
+from .models import InboundMessage, LidOptOut, OutboundMessage, WebhookCount
 from .phones import normalize_phone
 from .waha import is_reachout_timelock, raw_id
 
@@ -156,8 +156,8 @@ def store_incoming(payload: dict, session: str) -> str:
         if keyword:
             if phone:
                 new = optouts.record_opt_out(phone, keyword)
-            else:
-                new = optouts.hold_for_lid(lid, session, keyword)
+            else:  # an @lid; or a number that is no Kazakhstan mobile, which we never write to
+                new = bool(lid) and optouts.hold_for_lid(lid, session, keyword)
             InboundMessage.objects.filter(pk=inbound.pk).update(is_opt_out=True, confirm_opt_out=new)
             log.info("opt-out recorded from a reply (%s)%s", keyword, "" if phone else ", held against the @lid")
         transaction.on_commit(lambda: publish_processing(inbound.pk), robust=True)
@@ -244,4 +244,6 @@ def stats() -> dict:
                 for r in rows if r.outcome == "accepted"]
     refused = {r.outcome: {"count": r.count, "last_at": r.last_at} for r in rows if r.outcome != "accepted"}
     return {"hmac_key_set": bool(settings.WAHA_WEBHOOK_HMAC_KEY), "sessions": accepted, "refused": refused,
-            "refused_total": sum(r["count"] for r in refused.values())}
+            "refused_total": sum(r["count"] for r in refused.values()),
+            "replies_pending": InboundMessage.objects.filter(processed_at__isnull=True).count(),
+            "lid_opt_outs_unmapped": LidOptOut.objects.filter(mapped_at__isnull=True).count()}

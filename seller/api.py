@@ -186,6 +186,9 @@ class WebhooksSerializer(CheckSerializer):
     refused = serializers.DictField(child=WebhookRefusalSerializer(), required=False,
                                     help_text="By why: no_hmac_key, bad_signature, bad_signature_header, malformed, ...")
     refused_total = serializers.IntegerField(required=False)
+    replies_pending = serializers.IntegerField(required=False, help_text="Replies not processed yet (admin: Replies)")
+    lid_opt_outs_unmapped = serializers.IntegerField(
+        required=False, help_text="Opt-outs held against an @lid whose phone WAHA has not given yet")
 
 
 class StatusSerializer(serializers.Serializer):

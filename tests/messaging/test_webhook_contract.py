@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import run_checks
 
 from messaging import outbox
-from messaging.models import InboundMessage, OutboundMessage, SessionPause, WebhookCount
+from messaging.models import InboundMessage, LidOptOut, OptOut, OutboundMessage, SessionPause, WebhookCount
 from messaging.sending import send_message
 from tests.helpers import wait_until
 
@@ -65,6 +65,14 @@ class TestShapes:
         for _ in range(2):  # WAHA's retry meets the same answer
             assert post(live_server.url, event, key=KEY).status_code == 400
         assert not InboundMessage.objects.exists()
+
+
+def test_a_stop_from_a_number_we_never_write_to_is_kept_but_blocks_nothing(live_server):
+    answer = post(live_server.url, message_event(sender="79161234567@c.us"), key=KEY)  # a Russian number
+    assert answer.json()["result"] == "ok"
+    reply = InboundMessage.objects.get()
+    assert (reply.is_opt_out, reply.confirm_opt_out) == (True, False)
+    assert not OptOut.objects.exists() and not LidOptOut.objects.exists()
 
 
 class TestAcks:
@@ -153,3 +161,4 @@ class TestConfiguration:
         assert (default["session"], default["count"]) == ("default", 1) and default["last_received_at"]
         assert {why: r["count"] for why, r in report["refused"].items()} == {"no_hmac_key": 2}
         assert report["refused_total"] == 2
+        assert (report["replies_pending"], report["lid_opt_outs_unmapped"]) == (1, 0)  # no worker in this test
