@@ -12,7 +12,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import optouts, session_state
+from . import optouts, outbox, session_state
 from .models import InboundMessage, LidOptOut, OptOut, OutboundMessage
 from .phones import chat_id, normalize_phone
 from .waha import WahaClient, WahaError
@@ -101,19 +101,14 @@ def retry_unprocessed(older_than_seconds: float, now=None) -> int:
     """The sweep: queue again every reply not processed `older_than_seconds` after its last try
     (or its arrival), however many tries it took; then ask WAHA again for the phones of lids that
     opted out. Returns how many replies were queued."""
-    from .tasks import process_inbound
-
     now = now or timezone.now()
     due = (InboundMessage.objects.filter(processed_at__isnull=True)
            .annotate(tried=Coalesce("last_attempt_at", "received_at"))
            .filter(tried__lt=now - timedelta(seconds=older_than_seconds)).order_by("tried"))
     queued = 0
     for inbound_id in due.values_list("pk", flat=True)[:1000]:
-        try:
-            process_inbound.delay(inbound_id)
-        except Exception as exc:  # broker down: the next sweep tries again
-            log.warning("unprocessed replies not queued: %s: %s", type(exc).__name__, exc)
-            break
+        if not outbox.publish("messaging.process_inbound", inbound_id):
+            break  # the broker is down: the next sweep tries again
         queued += 1
     if queued:
         log.info("%s unprocessed repl(ies) queued again", queued)

@@ -166,14 +166,9 @@ def store_incoming(payload: dict, session: str) -> str:
 
 def publish_processing(inbound_id: int):
     """Queue the reply's task. The reply is committed already: a broker that is down must not
-    turn the answer into a 500 (WAHA's retry would be a "duplicate"); the sweep
+    turn the answer into a 500 (WAHA's retry would be a "duplicate"); the reconciler
     (`inbound.retry_unprocessed`) queues it again."""
-    from .tasks import process_inbound
-
-    try:
-        process_inbound.delay(inbound_id)
-    except Exception as exc:  # whatever the broker raises, the reply waits for the sweep
-        log.warning("reply %s not queued, left to the sweep: %s: %s", inbound_id, type(exc).__name__, exc)
+    outbox.publish("messaging.process_inbound", inbound_id)
 
 
 def handle_ack(payload: dict, session: str) -> str:

@@ -13,8 +13,8 @@ from .state import DELIVERY_MODES, STATUSES
 
 SESSION_STATUSES = ("STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED")
 # "463": HTTP 500 (GOWS); "ack-error", "ack-463": 201, then an ack -1 (WEBJS, NOWEB);
-# "422-no-session", "422-core": WAHA's permanent 422s.
-NAMED_FAULTS = ("463", "ack-error", "ack-463", "422-no-session", "422-core")
+# "422-no-session", "422-core": WAHA's permanent 422s; "drop": the connection closed after the send.
+NAMED_FAULTS = ("463", "drop", "ack-error", "ack-463", "422-no-session", "422-core")
 LIDS_MODES = ("ok", "pn_null", "400", "404", "500", "422")
 ENGINES = ("GOWS", "WEBJS", "NOWEB", "WPP")
 

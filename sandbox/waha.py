@@ -3,13 +3,13 @@
 import base64
 import json
 import re
+import socket
 import struct
 import time
 import zlib
 from datetime import datetime, timezone
 
 import qrcode
-
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
@@ -122,7 +122,7 @@ def send_text(state, request):
     fault = state.take_waha_fault()
     body, problems = _chat_request(request, "session", "chatId", "text")
     ack_failure = fault if fault in ACK_FAULTS else None
-    if fault is not None and not ack_failure:
+    if fault is not None and not ack_failure and fault != "drop":
         return _fault(fault, body.get("session") or "default")
     if problems:
         return bad_request(problems)
@@ -145,11 +145,51 @@ def send_text(state, request):
         # The message has left; only the answer is late (what a crash test needs).
         state.stopping.wait(delay)
     webhooks.acks_later(state, session, message, failure=ack_failure)
+    if fault == "drop":
+        return _drop_connection(request)  # the message has left; the answer never comes
     return reply(_sent_body(session, message), 201)
 
 
 ACK_FAULTS = ("ack-error", "ack-463")  # sendText answers 201, then an ack -1 follows
 LINK = re.compile(r"https?://", re.IGNORECASE)
+
+
+def _drop_connection(request):
+    """Close the client's connection without a word, as a proxy or a crashed WAHA does after
+    reading the whole request: the client sees the connection reset or closed."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    return reply({}, 500)  # never reaches the client
+
+
+@endpoint
+def chat_messages(state, request, session, chat_id):
+    """`GET /api/{session}/chats/{chatId}/messages`: the chat's messages, newest first, as
+    WAHA's WAMessage; `filter.fromMe`, `filter.timestamp.gte` (s) and `limit` honoured. NOWEB
+    without its store refuses, as the real one does."""
+    with state.lock:
+        refusal = _refusal(state, session)
+        if refusal:
+            return refusal
+        engine = state.sessions[session]["engine"]
+        sent = [dict(m) for m in state.sent if m["session"] == session and m["chatId"] == chat_id]
+    if engine == "NOWEB":
+        return reply({"statusCode": 400, "message": "Enable NOWEB store 'config.noweb.store.enabled=True' and "
+                      "'config.noweb.store.full_sync=True' when starting a new session", "error": "Bad Request"}, 400)
+    try:
+        limit = int(request.args.get("limit", 100))
+        since = float(request.args.get("filter.timestamp.gte", 0))
+    except ValueError:
+        return bad_request(["limit and filter.timestamp.gte must be numbers"])
+    only_mine = request.args.get("filter.fromMe")
+    messages = [{"id": m["id"], "timestamp": int(m["timestamp"]), "from": state.sessions[session]["me"]["id"],
+                 "fromMe": True, "to": chat_id, "body": m["text"], "hasMedia": False, "ack": 1, "ackName": "SERVER"}
+                for m in sent if m["timestamp"] >= since]
+    if only_mine == "false":
+        messages = []  # the sandbox's chats hold only what we sent
+    return reply(sorted(messages, key=lambda m: -m["timestamp"])[:limit])
 
 
 def _fault(fault, session_name):
@@ -393,5 +433,6 @@ RULES = [
     Rule(f"{PREFIX}/api/contacts/check-exists", endpoint=check_exists, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/pn/<phone>", endpoint=phone_to_lid, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/<lid>", endpoint=lid_to_phone, methods=["GET"]),
+    Rule(f"{PREFIX}/api/<session>/chats/<chat_id>/messages", endpoint=chat_messages, methods=["GET"]),
     Rule(f"{PREFIX}/<path:rest>", endpoint=not_found),
 ]

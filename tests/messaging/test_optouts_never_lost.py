@@ -11,8 +11,8 @@ from django.utils import timezone
 from config.celery_app import app
 from messaging import inbound
 from messaging.models import InboundMessage, LidOptOut, OptOut, OutboundMessage
-from seller.pipeline import start_pipeline
 from sandbox.webhooks import lid_for
+from seller import pipeline
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,7 +49,7 @@ def test_a_stop_survives_a_failed_publish(sandbox, webhooks_to_app, celery_worke
         answer = sandbox.control("waha/inbound", phone=DIGITS, body="СТОП")
 
     assert answer["status"] == 200  # not a 500 that WAHA's retry would meet as a duplicate
-    assert "left to the sweep" in caplog.text
+    assert "left to the reconciler" in caplog.text
     assert OptOut.objects.filter(phone=PHONE).exists()  # blocks sending from this moment
     assert InboundMessage.objects.get().processed_at is None
 
@@ -106,7 +106,7 @@ def test_an_unmappable_lid_still_blocks_the_customer_once_its_phone_is_known(san
     assert LidOptOut.objects.get().phone == PHONE
 
     later = make_message(phone=PHONE, status=OutboundMessage.Status.PENDING)
-    start_pipeline(later.pk)
+    pipeline.start([later.pk])
     row = wait_until(lambda: OutboundMessage.objects.filter(pk=later.pk, status="blocked").first(), what="the block")
     assert row.reason == "opt_out" and sandbox.sent(CHAT) == []
 

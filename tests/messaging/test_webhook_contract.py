@@ -10,7 +10,7 @@ from django.core.checks import run_checks
 
 from messaging import outbox
 from messaging.models import InboundMessage, LidOptOut, OptOut, OutboundMessage, SessionPause, WebhookCount
-from messaging.sending import send_message
+from seller.sending import send_message
 from tests.helpers import wait_until
 
 from tests.api.conftest import admin_token, api  # noqa: F401  (the API client fixtures)
