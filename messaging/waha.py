@@ -226,32 +226,43 @@ class WahaClient:
         return str(self.json(response).get("status") or "UNKNOWN")
 
     # --- Session management (admin's "Connect WhatsApp") ---------------------------------
-    def session_info(self) -> SessionInfo | None:
-        """The session's state and connected number; None when WAHA has no such session."""
+    def session_body(self) -> dict | None:
+        """WAHA's own description of the session; None when it has no such session."""
         try:
-            body = self.json(self.request("GET", f"/api/sessions/{self.session_name}"))
+            return self.json(self.request("GET", f"/api/sessions/{self.session_name}"))
         except WahaError as exc:
-            if getattr(exc, "status_code", None) == 404:
+            if exc.status_code == 404:
                 return None
             raise
+
+    def session_info(self) -> SessionInfo | None:
+        """The session's state and connected number; None when WAHA has no such session."""
+        body = self.session_body()
+        if body is None:
+            return None
         me = body.get("me") if isinstance(body.get("me"), dict) else {}
         phone = str(me.get("id") or "").split("@")[0]
         return SessionInfo(self.session_name, str(body.get("status") or "UNKNOWN"), phone if phone.isdigit() else "",
                            str(me.get("pushName") or ""))
 
     def connect(self, webhook_url: str, hmac_key: str) -> SessionInfo:
-        """Create the session with our webhook (URL, events, HMAC key) and start it; an existing
-        one gets the same webhook configuration and is started if it was stopped."""
+        """Create the session with our webhook (URL, events, HMAC key) and start it. An existing
+        one keeps the rest of its configuration (engine store, proxy, other webhooks: PUT replaces
+        the whole config) with our webhook first, and is started if it was stopped."""
         webhook = {"url": webhook_url, "events": WEBHOOK_EVENTS,
                    "hmac": {"key": hmac_key} if hmac_key else None,
                    "retries": {"policy": "constant", "delaySeconds": 2, "attempts": 15}}
-        config = {"webhooks": [webhook]}
-        info = self.session_info()
-        if info is None:
-            self.request("POST", "/api/sessions", json={"name": self.session_name, "start": True, "config": config})
+        body = self.session_body()
+        if body is None:
+            self.request("POST", "/api/sessions",
+                         json={"name": self.session_name, "start": True, "config": {"webhooks": [webhook]}})
         else:
+            config = body.get("config") if isinstance(body.get("config"), dict) else {}
+            others = [hook for hook in config.get("webhooks") or []
+                      if isinstance(hook, dict) and hook.get("url") != webhook_url]
+            config = {**config, "webhooks": [webhook, *others]}
             self.request("PUT", f"/api/sessions/{self.session_name}", json={"name": self.session_name, "config": config})
-            if info.status in ("STOPPED", "FAILED"):
+            if body.get("status") in ("STOPPED", "FAILED"):
                 self.request("POST", f"/api/sessions/{self.session_name}/start")
         return self.session_info() or SessionInfo(self.session_name, "STARTING", "", "")
 

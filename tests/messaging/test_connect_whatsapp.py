@@ -122,3 +122,17 @@ def test_the_page_is_only_for_staff(client, django_user_model):
     django_user_model.objects.create_user("merchant", password="pw")
     client.login(username="merchant", password="pw")
     assert client.get(f"/admin/whatsapp/{SESSION}/state.json")["Location"].startswith("/admin/login/")
+
+
+def test_connecting_an_existing_session_keeps_its_other_settings_and_starts_it(sandbox, client, operator):
+    sandbox.control("waha/sessions", name=SESSION, status="WORKING")  # linked once
+    sandbox.control("waha/sessions", name=SESSION, status="STOPPED")
+    state = sandbox.server.state
+    state.sessions[SESSION]["webhooks"] = [{"url": "http://127.0.0.1:9/n8n", "events": ["message"]}]
+    client.force_login(operator)
+
+    client.post(f"/admin/whatsapp/{SESSION}/", {"action": "connect"})
+
+    session = waha_session(sandbox)
+    assert session["status"] == "WORKING"  # linked before: starts without a new scan
+    assert [hook["url"] for hook in session["webhooks"]] == ["http://testserver/webhooks/waha", "http://127.0.0.1:9/n8n"]
