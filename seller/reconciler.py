@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging import inbound, outbox
@@ -38,10 +39,12 @@ def reconcile(now=None) -> dict:
 
 
 def restart_stuck(status: str, now) -> int:
-    """Publish the step again for rows that have not moved; touching `updated_at` first means a
-    row is restarted at most once per period however long the queue is."""
+    """Publish the step again for rows that have not moved (and whose own retry, `not_before`,
+    is overdue too); touching `updated_at` first means a row is restarted at most once per
+    period however long the queue is."""
     stuck_before = now - timedelta(minutes=settings.SELLER_STUCK_MINUTES)
-    rows = OutboundMessage.objects.filter(status=status, updated_at__lt=stuck_before)
+    rows = OutboundMessage.objects.filter(Q(not_before__isnull=True) | Q(not_before__lt=stuck_before),
+                                          status=status, updated_at__lt=stuck_before)
     ids = list(rows.order_by("updated_at").values_list("pk", flat=True)[:BATCH])
     if not ids:
         return 0

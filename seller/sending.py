@@ -62,7 +62,7 @@ def send_message(message_id: int, now=None):
         return
     wait = pace.seconds_to_wait(session)
     if wait:
-        raise SendLater(wait, "pace")
+        raise later(message_id, wait, "pace")
     if settings.WAHA_HUMAN_PACING:
         look_human(waha, chat, message.text)
 
@@ -120,10 +120,18 @@ def give_up_or_retry(message_id: int, expected: str, exc: WahaError, attempts: i
         # WAHA answered with an error: nothing left for WhatsApp, so a retry cannot duplicate.
         if expected == Status.SENDING:
             outbox.move(message_id, Status.SENDING, Status.GENERATED, note="will retry", last_error=error)
-        raise SendLater(backoff(attempts), error)
+        raise later(message_id, backoff(attempts), error)
     else:
         reason = exc.reason if not exc.transient else "retries_exhausted"
         outbox.move(message_id, expected, Status.FAILED, note=error, reason=reason, last_error=error)
+
+
+def later(message_id: int, seconds: float, why: str) -> SendLater:
+    """The task will try again in `seconds`: the row says so (`not_before`), so the reconciler
+    leaves it to that retry instead of starting a second one."""
+    OutboundMessage.objects.filter(pk=message_id, status=Status.GENERATED).update(
+        not_before=timezone.now() + timedelta(seconds=seconds))
+    return SendLater(seconds, why)
 
 
 def backoff(attempts: int) -> float:
