@@ -27,5 +27,7 @@ def waha_webhook(request):
         log.info("webhook refused: %s", exc)
         webhook.count("", "malformed")
         return JsonResponse({"error": str(exc)[:200]}, status=400)
+    except webhook.TooEarly as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
     webhook.count(webhook.session_of(event), "accepted")
     return JsonResponse({"ok": True, "result": result})

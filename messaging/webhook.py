@@ -32,6 +32,11 @@ class BadEvent(Exception):
     """The event is malformed: 400, nothing changes."""
 
 
+class TooEarly(Exception):
+    """An ack for a message whose send is still being recorded: 503, so WAHA delivers it again
+    2 s later, when the row carries the message's id."""
+
+
 class Refused(Exception):
     """The request is not WAHA's (bad signature, no key configured): 401, nothing changes."""
 
@@ -177,6 +182,8 @@ def handle_ack(payload: dict, session: str) -> str:
         return "ignored"  # pending, server: nothing the customer has seen yet
     row = OutboundMessage.objects.filter(waha_raw_id=raw_id(payload["id"])).values("pk", "phone").first()
     if row is None:
+        if being_sent(payload["id"]):
+            raise TooEarly("the message's send is still being recorded")
         return "ignored"
     now = timezone.now()
     if ack == ACK_ERROR:
@@ -186,6 +193,14 @@ def handle_ack(payload: dict, session: str) -> str:
     else:
         outbox.move(row["pk"], (Status.SENT, Status.UNKNOWN), Status.DELIVERED, note="delivered", delivered_at=now)
     return "ok"
+
+
+def being_sent(message_id: str) -> bool:
+    """A row to this chat is `sending`: WAHA's ack may have come before its answer was recorded
+    (an ack -1 for a 463 can be that quick)."""
+    parts = message_id.split("_")
+    chat = parts[1] if len(parts) == 3 else ""
+    return bool(chat) and OutboundMessage.objects.filter(status=Status.SENDING, chat_id=chat).exists()
 
 
 def ack_error(row: dict, payload: dict, session: str) -> str:

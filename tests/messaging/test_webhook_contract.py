@@ -90,6 +90,18 @@ class TestAcks:
         assert post(live_server.url, ack_event("true_77019876543@c.us_"), key=KEY).status_code == 400
         assert status_of(row).status == "sent"
 
+    def test_an_ack_that_comes_before_the_send_is_recorded_is_asked_again(self, live_server, make_message):
+        row = make_message(phone=PHONE, status=Status.SENDING)
+        OutboundMessage.objects.filter(pk=row.pk).update(chat_id=CHAT)
+        ack = ack_event(f"true_{CHAT}_3EB0CCCC", ack=-1)
+
+        early = post(live_server.url, ack, key=KEY)
+        assert early.status_code == 503 and status_of(row).status == "sending"
+        outbox.move(row.pk, Status.SENDING, Status.SENT, waha_message_id=f"true_{CHAT}_3EB0CCCC")
+        again = post(live_server.url, ack, key=KEY)  # WAHA's retry, same envelope id
+
+        assert again.json()["result"] == "ok" and status_of(row).status == "failed"
+
     def test_ack_minus_one_fails_the_row_with_wahas_reason(self, sandbox, webhooks_to_app, make_message):
         InboundMessage.objects.create(waha_id="false_earlier", sender=CHAT, phone=PHONE, session="default")
         sandbox.control("waha/webhook", ack_delay=0.1)
