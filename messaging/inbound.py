@@ -134,3 +134,17 @@ def map_held_lids(now=None) -> int:
         if phone:
             applied += optouts.lid_mapped(lid_opt_out.lid, phone)
     return applied
+
+
+def check_held_lid(phone: str, session: str) -> bool:
+    """Before a send: while opt-outs are held against lids WAHA could not map, ask WAHA the other
+    way round (phone -> lid); if this phone's lid opted out, the opt-out now blocks the phone.
+    True when it did. Costs nothing while no opt-out is held."""
+    if not LidOptOut.objects.filter(mapped_at__isnull=True).exists():
+        return False
+    try:
+        lid = WahaClient(session).lid_for_phone(phone.lstrip("+"))
+    except WahaError as exc:
+        log.info("reverse lid lookup skipped: %s", exc)
+        return False
+    return bool(lid) and optouts.lid_mapped(lid, phone) > 0

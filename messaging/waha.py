@@ -221,6 +221,11 @@ class WahaClient:
         pn = self.json(response).get("pn")
         return pn.split("@")[0] if pn else None
 
+    def lid_for_phone(self, phone_digits: str) -> str | None:
+        """The reverse lookup (`lids/pn/{phone}`): the customer's @lid, if WAHA knows it."""
+        lid = self.json(self.request("GET", f"/api/{self.session_name}/lids/pn/{phone_digits}")).get("lid")
+        return lid if isinstance(lid, str) and lid.endswith("@lid") else None
+
     def session_status(self) -> str:
         response = self.request("GET", f"/api/sessions/{self.session_name}")
         return str(self.json(response).get("status") or "UNKNOWN")

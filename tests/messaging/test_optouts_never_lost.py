@@ -134,3 +134,18 @@ def test_a_lids_lookup_that_fails_leaves_the_reply_pending_or_held(sandbox, webh
     else:  # invalid lid, permanent: the reply is done, the opt-out stays held against the lid
         wait_until(lambda: InboundMessage.objects.filter(processed_at__isnull=False).exists(), what="the reply")
     assert LidOptOut.objects.filter(lid=LID, mapped_at=None).exists()
+
+
+def test_a_held_lid_found_by_the_reverse_lookup_blocks_the_send(sandbox, webhooks_to_app, celery_worker,
+                                                                  make_message):
+    sandbox.control("waha/lids", mode="pn_null")  # WAHA never maps the lid to the phone...
+    sandbox.control("waha/inbound", phone=DIGITS, body="СТОП", as_lid=True, lid_known=False)
+    wait_until(lambda: InboundMessage.objects.filter(processed_at__isnull=False).exists(), what="the reply")
+    sandbox.control("waha/lids", lid=LID, phone=DIGITS)  # ...but knows the phone's lid the other way round
+
+    later = make_message(phone=PHONE, status=OutboundMessage.Status.PENDING)
+    pipeline.start([later.pk])
+
+    row = wait_until(lambda: OutboundMessage.objects.filter(pk=later.pk, status="blocked").first(), what="the block")
+    assert row.reason == "opt_out" and sandbox.sent(CHAT) == []
+    assert OptOut.objects.get().phone == PHONE and LidOptOut.objects.get().phone == PHONE
