@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from config import redis
 
@@ -79,8 +80,13 @@ def accept(event) -> str:
     if isinstance(envelope_id, str) and len(envelope_id) > MAX_ID_LENGTH:
         raise BadEvent(f"event id longer than {MAX_ID_LENGTH} characters")
     seen_key = redis.key("webhook-seen", envelope_id) if isinstance(envelope_id, str) and envelope_id else None
-    if seen_key and not redis.client().set(seen_key, "1", nx=True, ex=SEEN_SECONDS):
-        return "duplicate"
+    try:
+        if seen_key and not redis.client().set(seen_key, "1", nx=True, ex=SEEN_SECONDS):
+            return "duplicate"
+    except RedisError as exc:
+        # Without Redis the database still drops repeats (unique message id; acks are conditional moves).
+        log.warning("webhook repeats not checked in Redis: %s", exc)
+        seen_key = None
     session = session_of(event)
     try:
         if kind == "message":

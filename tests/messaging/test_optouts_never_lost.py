@@ -8,12 +8,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from config import redis
 from config.celery_app import app
 from messaging import inbound
 from messaging.models import InboundMessage, LidOptOut, OptOut, OutboundMessage
 from sandbox.webhooks import lid_for
 from seller import pipeline
 from tests.helpers import wait_until
+from tests.messaging.test_webhook import message_event, post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE, DIGITS, CHAT = "+77019876543", "7019876543", "77019876543@c.us"
@@ -33,6 +35,20 @@ def broker_down():
     finally:
         conf.broker_write_url, conf.task_publish_retry = saved
         app._pool, app.amqp._producer_pool = None, None
+
+
+def test_a_stop_survives_redis_down_at_the_webhook(live_server, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # repeats by envelope id are checked there
+    redis.client.cache_clear()
+    try:
+        first = post(live_server.url, message_event(body="СТОП"), key=settings.WAHA_WEBHOOK_HMAC_KEY)
+        again = post(live_server.url, message_event(body="СТОП"), key=settings.WAHA_WEBHOOK_HMAC_KEY)
+    finally:
+        redis.client.cache_clear()
+
+    assert (first.status_code, first.json()["result"]) == (200, "ok")
+    assert (again.status_code, again.json()["result"]) == (200, "duplicate")  # by the message id
+    assert OptOut.objects.get().phone == PHONE
 
 
 def sweep(hours_later: float = 0) -> int:
