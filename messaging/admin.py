@@ -8,18 +8,21 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from . import connect, optouts, outbox, session_state
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
+
+from . import connect, explain, optouts, outbox, session_state
 from .models import InboundMessage, LidOptOut, MessageEvent, OptOut, OutboundMessage, SessionPause
 from .phones import normalize_phone
 from .waha import WahaError
 
 
-class MessageEventInline(admin.TabularInline):
+class MessageEventInline(HistoryAdminMixin, admin.TabularInline):
     model = MessageEvent
     extra = 0
-    readonly_fields = ["status", "note", "at"]
-    can_delete = False
+    fields = readonly_fields = ["status", "note", "at"]
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -43,25 +46,53 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+def customer_link(phone: str, name: str = "") -> str:
+    """The customer's page (all their orders and messages), by phone."""
+    if not phone:
+        return name or "–"
+    label = f"{name} ({phone})" if name else phone
+    return format_html('<a href="{}">{}</a>', reverse("customer", args=[phone]), label)
+
+
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "shop", "order", "trigger", "status", "reason", "source", "not_before", "attempts", "sent_at",
-                    "updated_at", "why"]
+class OutboundMessageAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "customer", "shop", "order_link", "trigger", "status_in_words", "text_start", "source",
+                    "updated"]
     list_filter = [AttentionFilter, "status", "reason", "trigger", "source", "shop"]
-    search_fields = ["order__code", "phone", "waha_message_id", "text"]
+    search_fields = ["order__code", "phone", "waha_message_id", "text", "order__customer_first_name"]
     list_select_related = ["shop", "order"]
     date_hierarchy = "created_at"
     inlines = [MessageEventInline]
-    readonly_fields = [field.name for field in OutboundMessage._meta.fields]
+    readonly_fields = ["status_in_words", "written_by", *[field.name for field in OutboundMessage._meta.fields]]
     actions = ["cancel_messages", "retry_messages"]
 
-    @admin.display(description="why")
-    def why(self, message):
-        """The last error, else the note of the last status change."""
-        if message.last_error:
-            return message.last_error[:120]
-        last = message.events.order_by("-at", "-id").first()
-        return last.note[:120] if last else ""
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("events")
+
+    @admin.display(description="customer", ordering="phone")
+    def customer(self, message):
+        return customer_link(message.phone, message.order.customer_first_name)
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, message):
+        return format_html('<a href="{}">#{}</a>', reverse("admin:kaspi_sync_order_change", args=[message.order_id]),
+                           message.order.code)
+
+    @admin.display(description="status (why)", ordering="status")
+    def status_in_words(self, message):
+        return explain.status_words(message)
+
+    @admin.display(description="text")
+    def text_start(self, message):
+        return explain.short_text(message)
+
+    @admin.display(description="written by")
+    def written_by(self, message):
+        return explain.author_words(message)
+
+    @admin.display(description="last change (shop's time)", ordering="updated_at")
+    def updated(self, message):
+        return when(message.updated_at, message.shop.tz_name)
 
     @admin.action(description="Cancel the selected messages that are not sent yet")
     def cancel_messages(self, request, queryset):
@@ -170,7 +201,7 @@ class PendingFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """Replies; one not processed yet shows why (WAHA down, ...) and is tried again by the sweep."""
 
     list_display = ["received_at", "phone", "sender", "body", "is_opt_out", "in_reply_to", "processed_at",
@@ -230,7 +261,7 @@ class SessionPauseAdmin(admin.ModelAdmin):
 SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
 
 
-def explain(exc: WahaError) -> str:
+def waha_refusal(exc: WahaError) -> str:
     if exc.reason == "waha_core_default_only":
         return f"WAHA refused: {connect.CORE_NOTE}"
     return f"WAHA refused: {exc}"
@@ -254,7 +285,7 @@ def whatsapp_connect(request, session: str):
         except ValueError as exc:
             messages.error(request, str(exc))
         except WahaError as exc:
-            messages.error(request, explain(exc))
+            messages.error(request, waha_refusal(exc))
         return redirect("whatsapp-connect", session=session)
     context = {**admin.site.each_context(request), "title": f"Connect WhatsApp: session {session}",
                "session": session, "core_note": connect.CORE_NOTE, "is_default": session == settings.WAHA_SESSION,
@@ -268,7 +299,7 @@ def whatsapp_state(request, session: str):
     try:
         return JsonResponse(connect.state(session))
     except WahaError as exc:
-        return JsonResponse({"session": session, "exists": False, "status": "UNREACHABLE", "error": explain(exc),
+        return JsonResponse({"session": session, "exists": False, "status": "UNREACHABLE", "error": waha_refusal(exc),
                              "phone": "", "qr": ""})
 
 

@@ -18,7 +18,6 @@ from .phones import chat_id, normalize_phone
 from .waha import WahaClient, WahaError
 
 log = logging.getLogger(__name__)
-CONFIRMATION = "Вы отписаны от сообщений магазина. / Сіз хабарламалардан бас тарттыңыз. / You are unsubscribed."
 LID_RECHECK_SECONDS = 15 * 60  # how often an unmapped lid's phone is asked for again
 LIDS_PER_SWEEP = 100
 
@@ -34,20 +33,25 @@ def process(inbound_id: int):
     InboundMessage.objects.filter(pk=inbound_id).update(attempts=F("attempts") + 1, last_attempt_at=timezone.now())
     try:
         phone = inbound.phone or phone_for_lid(inbound)
+        last = last_message(inbound, phone)
         if inbound.confirm_opt_out:
-            confirm(inbound, phone)
+            confirm(inbound, phone, last)
     except NotYet as exc:
         InboundMessage.objects.filter(pk=inbound_id, processed_at__isnull=True).update(pending_reason=str(exc)[:300])
         log.info("reply %s not processed yet: %s", inbound_id, exc)
         return
-    finish(inbound, phone)
+    finish(inbound, phone, last)
 
 
-def finish(inbound: InboundMessage, phone: str | None):
-    last = None
-    if phone:
-        ours = OutboundMessage.objects.filter(session_state.sent_through(inbound.session), phone=phone, sent_at__isnull=False)
-        last = ours.select_related("shop").order_by("-sent_at").first()
+def last_message(inbound: InboundMessage, phone: str | None) -> OutboundMessage | None:
+    """Our last message to this customer through the session the reply came to: what it answers."""
+    if not phone:
+        return None
+    ours = OutboundMessage.objects.filter(session_state.sent_through(inbound.session), phone=phone, sent_at__isnull=False)
+    return ours.select_related("shop").order_by("-sent_at").first()
+
+
+def finish(inbound: InboundMessage, phone: str | None, last: OutboundMessage | None):
     with transaction.atomic():
         claimed = InboundMessage.objects.filter(pk=inbound.pk, processed_at__isnull=True).update(
             processed_at=timezone.now(), phone=phone or "", in_reply_to=last, pending_reason=""
@@ -66,13 +70,15 @@ def finish(inbound: InboundMessage, phone: str | None):
                 log.info("a customer opted back in by reply")
 
 
-def confirm(inbound: InboundMessage, phone: str | None):
-    """The opt-out's confirmation, once. Claimed before the request; given back only when WAHA
-    answered with an error (nothing was sent), so it is never sent twice."""
+def confirm(inbound: InboundMessage, phone: str | None, last: OutboundMessage | None):
+    """The opt-out's confirmation, once, naming the shop whose message it answers. Claimed before
+    the request; given back only when WAHA answered with an error (nothing was sent), so it is
+    never sent twice."""
     if not InboundMessage.objects.filter(pk=inbound.pk, confirm_opt_out=True).update(confirm_opt_out=False):
         return
+    text = optouts.confirmation(last.shop.name if last else "")
     try:
-        WahaClient(inbound.session or None).send_text(chat_id(phone) if phone else inbound.sender, CONFIRMATION)
+        WahaClient(inbound.session or None).send_text(chat_id(phone) if phone else inbound.sender, text)
     except WahaError as exc:
         if exc.maybe_sent:
             log.warning("opt-out confirmation may not have been sent: %s", exc)

@@ -23,6 +23,7 @@ class OutboundMessage(models.Model):
         FAILED = "failed"
         UNKNOWN = "unknown", "unknown (the request may have left)"
         CANCELLED = "cancelled"
+        DRY_RUN = "dry_run", "written, not sent (dry mode)"
 
     class Source(models.TextChoices):
         AI = "ai"

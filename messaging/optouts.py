@@ -22,6 +22,18 @@ KEYWORDS = (
 RESUBSCRIBE = ("старт", "start", "подписаться", "бастау")
 
 
+def confirmation(shop_name: str = "") -> str:
+    """The one reply to an opt-out, in Russian and Kazakh: whose messages stop, and how to
+    undo it (СТАРТ is one of RESUBSCRIBE). Without a shop (no message of ours was answered)
+    it speaks for "our" messages."""
+    if shop_name:
+        ru, kk = f"сообщений магазина «{shop_name}»", f"«{shop_name}» дүкенінің хабарламаларынан"
+    else:
+        ru, kk = "наших сообщений", "біздің хабарламаларымыздан"
+    return (f"Вы отписались от {ru}; чтобы снова получать их, напишите СТАРТ.\n"
+            f"Сіз {kk} бас тарттыңыз; қайта алу үшін СТАРТ деп жазыңыз.")
+
+
 def words(text: str) -> str:
     """Lower case, punctuation gone, spacing folded: «Стоп!!» and «  СТОП » read the same."""
     text = (text or "").lower().replace("ё", "е")

@@ -216,7 +216,7 @@ def ack_error(row: dict, payload: dict, session: str) -> str:
     why = ack_error_text(payload)
     new_contact = session_state.is_new_contact(row["phone"], session, exclude_id=row["pk"])
     timelock = is_reachout_timelock(why) or (not why and new_contact)
-    reason = "reachout_timelock" if timelock else "waha_ack_error"
+    reason = "reachout_timelock" if timelock else "ack_error"
     error = f"ack -1 ({payload.get('ackName') or 'ERROR'}){': ' + why if why else ''}"
     moved = outbox.move(row["pk"], (Status.SENT, Status.DELIVERED, Status.UNKNOWN), Status.FAILED,
                         note=error, reason=reason, last_error=error)

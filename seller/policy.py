@@ -37,6 +37,8 @@ def decide(message: OutboundMessage, now: datetime | None = None, at_send: bool 
         return Decision("cancel", f"order_{order.state}")
     if not shop.is_active or not shop.trigger_enabled(message.trigger):
         return Decision("block", "disabled")
+    if shop.mode == shop.Mode.OFF:
+        return Decision("block", "shop_off")
     phone = normalize_phone(message.phone)
     if not phone:
         return Decision("block", "invalid_phone")

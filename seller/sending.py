@@ -44,6 +44,10 @@ def send_message(message_id: int, now=None):
         inbound.check_held_lid(normalize_phone(message.phone) or message.phone, message.shop.session_name)
     if message.status != Status.GENERATED or not recheck(message, now):
         return
+    if message.shop.mode == message.shop.Mode.DRY:
+        # Everything up to here ran as in live mode; the customer gets nothing, now or later.
+        outbox.move(message_id, Status.GENERATED, Status.DRY_RUN, note="dry mode: written, not sent", reason="dry_mode")
+        return
     session = message.shop.session_name
     waha = WahaClient(session)
     phone = normalize_phone(message.phone)

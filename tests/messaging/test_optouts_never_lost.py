@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config import redis
 from config.celery_app import app
-from messaging import inbound
+from messaging import inbound, optouts
 from messaging.models import InboundMessage, LidOptOut, OptOut, OutboundMessage
 from sandbox.webhooks import lid_for
 from seller import pipeline
@@ -57,7 +57,7 @@ def sweep(hours_later: float = 0) -> int:
 
 
 def confirmations(sandbox, chat=CHAT):
-    return [m["text"] for m in sandbox.sent(chat) if m["text"] == inbound.CONFIRMATION]
+    return [m["text"] for m in sandbox.sent(chat) if m["text"] == optouts.confirmation()]
 
 
 def test_a_stop_survives_a_failed_publish(sandbox, webhooks_to_app, celery_worker, caplog):
@@ -72,7 +72,7 @@ def test_a_stop_survives_a_failed_publish(sandbox, webhooks_to_app, celery_worke
     assert sweep() == 1
     wait_until(lambda: InboundMessage.objects.filter(processed_at__isnull=False).exists(), what="the swept reply")
     wait_until(lambda: confirmations(sandbox), what="the confirmation")
-    assert confirmations(sandbox) == [inbound.CONFIRMATION]
+    assert confirmations(sandbox) == [optouts.confirmation()]
     assert [h["status"] for h in sandbox.get("waha/webhooks")] == [200]
 
 
@@ -95,8 +95,8 @@ def test_a_stop_survives_waha_down_for_an_hour(sandbox, webhooks_to_app, celery_
     sweep(hours_later=1.1)
     wait_until(lambda: not InboundMessage.objects.filter(processed_at__isnull=True).exists(), what="both replies")
     assert set(OptOut.objects.values_list("phone", flat=True)) == {PHONE, "+77011112233"}
-    assert confirmations(sandbox) == [inbound.CONFIRMATION]
-    assert confirmations(sandbox, "77011112233@c.us") == [inbound.CONFIRMATION]
+    assert confirmations(sandbox) == [optouts.confirmation()]
+    assert confirmations(sandbox, "77011112233@c.us") == [optouts.confirmation()]
     assert not InboundMessage.objects.exclude(pending_reason="").exists()
 
 
@@ -109,7 +109,7 @@ def test_an_unmappable_lid_still_blocks_the_customer_once_its_phone_is_known(san
     reply = wait_until(lambda: InboundMessage.objects.filter(processed_at__isnull=False).first(), what="the reply")
     held = LidOptOut.objects.get()
     assert (reply.phone, reply.is_opt_out, held.lid, held.mapped_at) == ("", True, LID, None)
-    assert confirmations(sandbox, LID) == [inbound.CONFIRMATION]  # answered in the chat it came from
+    assert confirmations(sandbox, LID) == [optouts.confirmation()]  # answered in the chat it came from
     assert not OptOut.objects.exists()
 
     sweep()  # WAHA still does not know: the opt-out stays held, with why

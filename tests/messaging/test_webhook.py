@@ -98,7 +98,7 @@ class TestReplies:
         assert (again.status_code, again.json()["result"]) == (200, "duplicate")
         assert (other.status_code, other.json()["result"]) == (200, "duplicate")
         assert InboundMessage.objects.count() == 1 and OptOut.objects.count() == 1
-        assert [m["text"] for m in sandbox.sent(CHAT)] == [inbound.CONFIRMATION]
+        assert [m["text"] for m in sandbox.sent(CHAT)] == [optouts.confirmation()]
 
     def test_each_keyword_in_a_reply_opts_the_customer_out_with_one_confirmation(self, sandbox, webhooks_to_app,
                                                                                  celery_worker):
@@ -142,6 +142,18 @@ class TestReplies:
         assert (reply.in_reply_to_id, reply.is_opt_out, reply.body) == (message.pk, False, "Спасибо, всё пришло!")
         assert OutboundMessage.objects.get(pk=message.pk).replied_at is not None
         assert not OptOut.objects.exists() and len(sandbox.sent(CHAT)) == 1
+
+    def test_the_opt_out_confirmation_names_the_shop_and_says_how_to_undo_it(self, sandbox, webhooks_to_app,
+                                                                            celery_worker, make_message):
+        message = make_message(phone=PHONE, status=OutboundMessage.Status.GENERATED, text="Спасибо за заказ!")
+        send_message(message.pk)
+        sandbox.control("waha/inbound", phone="7019876543", body="Стоп")
+
+        wait_until(lambda: len(sandbox.sent(CHAT)) == 2, what="the opt-out confirmation")
+        confirmation = sandbox.sent(CHAT)[1]["text"]
+        assert "Вы отписались от сообщений магазина «Tech Store Almaty»" in confirmation
+        assert "«Tech Store Almaty» дүкенінің" in confirmation  # Kazakh too
+        assert confirmation.count("СТАРТ") == 2 and optouts.is_resubscribe("СТАРТ")
 
 
 def test_delivery_and_read_acks_move_the_row(sandbox, webhooks_to_app, make_message):

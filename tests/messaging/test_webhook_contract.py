@@ -111,7 +111,7 @@ class TestAcks:
         send_message(row.pk)
 
         failed = wait_until(lambda: OutboundMessage.objects.filter(pk=row.pk, status="failed").first(), what="ack -1")
-        assert failed.reason == "waha_ack_error" and "ack -1 (ERROR)" in failed.last_error
+        assert failed.reason == "ack_error" and "ack -1 (ERROR)" in failed.last_error
         assert list(failed.events.values_list("status", flat=True)) == ["sending", "sent", "failed"]
         assert not SessionPause.objects.exists()  # a customer we talk to already: no timelock
 

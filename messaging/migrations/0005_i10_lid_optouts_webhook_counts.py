@@ -14,7 +14,7 @@ def fill_raw_ids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0003_i9_approved_status'),
+        ('messaging', '0004_i15_dry_run_status'),
     ]
 
     operations = [
