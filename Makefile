@@ -31,6 +31,7 @@ test: install
 bench: install
 	$(PY) bench/sync.py
 	$(PY) bench/limits.py
+	$(PY) bench/link_preview.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -22,6 +22,7 @@ class Capability(models.Model):
             ("sync_shop", "Starts a shop's Kaspi sync now"),
             ("change_shop_token", "Sets a shop's Kaspi token"),
             ("resume_session", "Resumes a paused WhatsApp session"),
+            ("connect_session", "Connects a WhatsApp session (its QR code), stops it, logs it out, tests it"),
             ("import_optouts", "Imports opt-outs from CSV"),
             ("export_optouts", "Exports opt-outs (phones in full) to CSV"),
             ("trigger_delivered", "Fires ORDER_DELIVERED by hand (POST /ai-seller/trigger-delivered)"),

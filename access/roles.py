@@ -7,7 +7,7 @@ OWNER, OPERATOR, VIEWER, METRICS, INSTALLATION_STAFF = "Owner", "Operator", "Vie
 # Models whose rows operators and viewers read in admin (view_<model>).
 READABLE = {
     "kaspi_sync": ["shop", "order", "orderentry", "product"],
-    "messaging": ["outboundmessage", "messageevent", "optout", "inboundmessage", "sessionpause"],
+    "messaging": ["outboundmessage", "messageevent", "optout", "inboundmessage", "sessionpause", "lidoptout"],
     "seller": ["metricsperiod"],
 }
 
@@ -17,7 +17,7 @@ ROLES = {
     OWNER: "*",  # every permission there is
     OPERATOR: READ + [
         "access.view_phones", "access.retry_message", "access.cancel_message", "access.preview_message",
-        "access.sync_shop", "access.resume_session", "access.import_optouts", "access.export_optouts",
+        "access.sync_shop", "access.resume_session", "access.connect_session", "access.import_optouts", "access.export_optouts",
         "access.trigger_delivered", "access.view_auditentry",
         "kaspi_sync.change_shop",  # voice, triggers, templates, policy; not the token
         "messaging.add_optout", "messaging.change_optout", "messaging.delete_optout",
@@ -46,5 +46,7 @@ def sync_groups(apps):
             group.permissions.set(Permission.objects.all())
             continue
         wanted = [name.split(".", 1) for name in permission_names(role)]
-        found = [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted]
+        # A permission a later migration adds is not there yet in an earlier one: that one adds it.
+        found = [perm for app, codename in wanted
+                 for perm in Permission.objects.filter(content_type__app_label=app, codename=codename)]
         group.permissions.set(found)

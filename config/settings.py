@@ -173,6 +173,9 @@ WAHA_SESSION = env("WAHA_SESSION", default="default")
 WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
 # A webhook body larger than this is refused (413) before it is read.
 WAHA_WEBHOOK_MAX_BYTES = env.int("WAHA_WEBHOOK_MAX_BYTES", default=262144)
+# Where WAHA posts events, set on a session by admin's "Connect WhatsApp"; empty: this app's
+# /webhooks/waha at the address the admin was opened with.
+WAHA_WEBHOOK_URL = env("WAHA_WEBHOOK_URL", default="")
 WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
 WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
 # Transient WAHA failures (5xx, 422, no connection) are retried with exponential backoff from

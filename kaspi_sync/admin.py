@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from access import audit
 from access.admin_scope import ScopedAdmin
@@ -33,17 +35,24 @@ class ShopAdmin(ScopedAdmin):
     form = ShopForm
     shop_path = "pk"
     list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
-                    "session_name"]
+                    "connect_whatsapp"]
     list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
     actions = ["sync_now"]
-    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
+
+    @admin.display(description="WhatsApp")
+    def connect_whatsapp(self, shop):
+        """The page that creates the shop's WAHA session and shows the QR code to scan."""
+        url = reverse("whatsapp-connect", args=[shop.session_name])
+        return format_html('<a href="{}">Connect WhatsApp (session {})</a>', url, shop.session_name)
+    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at",
+                       "connect_whatsapp"]
     fieldsets = [
         (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
                            "last_synced_at", "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
-        ("WhatsApp", {"fields": ["waha_session"]}),
+        ("WhatsApp", {"fields": ["waha_session", "connect_whatsapp"]}),
         ("Policy (empty: the SELLER_* defaults)", {"fields": [
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),

@@ -1,10 +1,11 @@
+import re
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -16,9 +17,10 @@ from access.permissions import check, requires
 from config.localtime import when
 from config.readonly_admin import HistoryAdminMixin
 
-from . import explain, optouts, outbox, session_state
-from .models import InboundMessage, MessageEvent, OptOut, OutboundMessage, SessionPause
+from . import connect, explain, optouts, outbox, session_state
+from .models import InboundMessage, LidOptOut, MessageEvent, OptOut, OutboundMessage, SessionPause
 from .phones import mask, normalize_phone
+from .waha import WahaError
 
 
 class MessageEventInline(HistoryAdminMixin, admin.TabularInline):
@@ -226,15 +228,61 @@ class OptOutAdmin(ScopedAdmin):
         return response
 
 
+class PendingFilter(admin.SimpleListFilter):
+    title = "processed"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("no", "not yet (pending)"), ("yes", "yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(processed_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(InboundMessage)
 class InboundMessageAdmin(HistoryAdminMixin, ScopedAdmin):
+    """Replies; one not processed yet shows why (WAHA down, ...) and is tried again by the sweep."""
+
     shop_path = "in_reply_to__shop"  # a reply to none of our messages is for installation staff
     masked_fields = ("phone", "sender")
-    list_display = ["received_at", "phone", "body", "is_opt_out", "in_reply_to", "processed_at"]
-    list_filter = ["is_opt_out", "session"]
-    search_fields = ["phone", "body"]
+
+    list_display = ["received_at", "phone", "sender", "body", "is_opt_out", "in_reply_to", "processed_at",
+                    "pending_reason", "attempts"]
+    list_filter = [PendingFilter, "is_opt_out", "session"]
+    search_fields = ["phone", "sender", "body"]
     list_select_related = ["in_reply_to"]
     readonly_fields = [field.name for field in InboundMessage._meta.fields]
+
+
+class MappedFilter(admin.SimpleListFilter):
+    title = "phone known"
+    parameter_name = "mapped"
+
+    def lookups(self, request, model_admin):
+        return [("no", "not yet (unmapped)"), ("yes", "yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(mapped_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(LidOptOut)
+class LidOptOutAdmin(ScopedAdmin):
+    """Opt-outs of senders WAHA named only by an @lid. Unmapped ones are asked for again every
+    15 minutes; once the phone is known it is in Opt-outs and gets nothing."""
+
+    list_display = ["lid", "phone", "keyword", "session", "created_at", "mapped_at", "last_checked_at", "last_error"]
+    list_filter = [MappedFilter, "session"]
+    search_fields = ["lid", "phone"]
+    readonly_fields = [field.name for field in LidOptOut._meta.fields]
+    shop_path = None  # known by session and lid only: for staff of the installation
+    masked_fields = ("phone", "lid")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(SessionPause)
@@ -264,3 +312,64 @@ class SessionPauseAdmin(ScopedAdmin):
         for name in names:
             audit.record(request.user, audit.Action.SESSION_RESUME, target=f"WAHA session {name}")
         self.message_user(request, f"{count} session(s) resumed.")
+
+
+# --- Connect WhatsApp (per shop: each shop's WAHA session) ---------------------------------
+SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
+
+
+def waha_refusal(exc: WahaError) -> str:
+    if exc.reason == "waha_core_default_only":
+        return f"WAHA refused: {connect.CORE_NOTE}"
+    return f"WAHA refused: {exc}"
+
+
+def allowed_session(request, session: str):
+    """The page shows the QR code that links a WhatsApp account: a named permission, and a
+    merchant's own shops' sessions only (another is a 404)."""
+    check(request.user, "access.connect_session")
+    names = scope.session_names(request.user)
+    if not SESSION_NAME.match(session) or (names is not None and session not in names):
+        raise Http404("no such session name")
+
+
+def whatsapp_connect(request, session: str):
+    allowed_session(request, session)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("connect", "test", "stop", "logout"):
+            audit.record(request.user, audit.Action.SESSION_CONNECT, target=f"WAHA session {session}",
+                         detail=action)
+        try:
+            if action == "connect":
+                info = connect.connect(session, request.build_absolute_uri(reverse("waha-webhook")))
+                messages.success(request, f"Session {session} is {info['status']}; its webhook is set.")
+            elif action == "test":
+                masked = connect.send_test(session, request.POST.get("phone", ""))
+                messages.success(request, f"Test message sent to {masked}.")
+            elif action in ("stop", "logout"):
+                getattr(connect, action)(session)
+                messages.success(request, f"Session {session}: {'stopped' if action == 'stop' else 'logged out'}.")
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        except WahaError as exc:
+            messages.error(request, waha_refusal(exc))
+        return redirect("whatsapp-connect", session=session)
+    context = {**admin.site.each_context(request), "title": f"Connect WhatsApp: session {session}",
+               "session": session, "core_note": connect.CORE_NOTE, "is_default": session == settings.WAHA_SESSION,
+               "state_url": reverse("whatsapp-state", args=[session])}
+    return render(request, "admin/messaging/whatsapp_connect.html", context)
+
+
+def whatsapp_state(request, session: str):
+    allowed_session(request, session)
+    try:
+        return JsonResponse(connect.state(session))
+    except WahaError as exc:
+        return JsonResponse({"session": session, "exists": False, "status": "UNREACHABLE", "error": waha_refusal(exc),
+                             "phone": "", "qr": ""})
+
+
+def whatsapp_default(request):
+    names = scope.session_names(request.user)  # a merchant: their first shop's session
+    return redirect("whatsapp-connect", session=names[0] if names else settings.WAHA_SESSION)

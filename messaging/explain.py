@@ -36,6 +36,10 @@ REASON_WORDS = {
     # failed
     "retries_exhausted": "WhatsApp (WAHA) kept failing; tries used up",
     "ack_error": "WhatsApp reported a delivery error",
+    "reachout_timelock": "WhatsApp refused a new contact (463): the number is paused for new contacts",
+    "waha_no_session": "the shop's WAHA session does not exist (Connect WhatsApp in admin)",
+    "waha_core_default_only": "WAHA Core serves only the `default` session (one number per shop needs WAHA Plus)",
+    "waha_invalid_lid": "WAHA refused the customer's WhatsApp id as invalid",
     "dry_mode": "the shop is in dry mode",
     # deferred (the first word of the deferring event's note)
     "quiet_hours": "quiet hours",

@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from access import audit
 
-from .models import OptOut
+from .models import LidOptOut, OptOut
 from .phones import normalize_phone
 
 # Whole words or phrases; those marked with a trailing "*" also match longer word forms
@@ -66,6 +67,25 @@ def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, sh
     except IntegrityError:
         return False
     return True
+
+
+def hold_for_lid(lid: str, session: str, keyword: str) -> bool:
+    """An opt-out from a sender WAHA names only by an @lid: kept against the lid until its phone
+    is known. True when this lid had not opted out before."""
+    _, created = LidOptOut.objects.get_or_create(lid=lid, defaults={"session": session, "keyword": keyword[:100]})
+    return created
+
+
+def lid_mapped(lid: str, phone: str) -> int:
+    """The phone behind a lid is known: an opt-out held against the lid now blocks the phone.
+    Returns how many held opt-outs this applied."""
+    applied = 0
+    for held in LidOptOut.objects.filter(lid=lid, mapped_at__isnull=True):
+        with transaction.atomic():
+            if LidOptOut.objects.filter(pk=held.pk, mapped_at__isnull=True).update(phone=phone, mapped_at=timezone.now()):
+                record_opt_out(phone, held.keyword or "lid")
+                applied += 1
+    return applied
 
 
 def resubscribe(phone: str) -> bool:

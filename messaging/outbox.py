@@ -13,6 +13,7 @@ from config.celery_app import app
 from . import limits
 from .models import MessageEvent, OutboundMessage
 from .phones import normalize_phone
+from .waha import raw_id
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -111,6 +112,8 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     expected = [expected] if isinstance(expected, str) else list(expected)
     if any(new_status not in GRAPH[status] for status in expected):
         raise ValueError(f"the outbox never moves {expected} -> {new_status}")
+    if "waha_message_id" in fields:
+        fields["waha_raw_id"] = raw_id(fields["waha_message_id"] or "")  # acks are matched on it
     releasing = new_status in GIVING_UP or ("reserved_at" in fields and fields["reserved_at"] is None)
     if releasing:
         fields["reserved_at"] = None

@@ -125,6 +125,10 @@ class State:
             self.sent, self.webhooks, self.chat_actions = [], [], []
             self.waha_faults, self.waha_delay = deque(), 0
             self.not_on_whatsapp, self.lids = set(), {}
+            self.lids_mode = "ok"  # or pn_null, 400 (NOWEB without store), 404 (old WAHA), 500, 422
+            self.waha_tier = "PLUS"  # CORE serves only the `default` session
+            self.preview_delay = 2.0  # seconds a sendText with a link spends on its preview
+            self.qr_served = 0
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []
 
     # --- Kaspi -------------------------------------------------------------------------
@@ -244,11 +248,24 @@ class State:
                                        "status": status})
 
     # --- WAHA --------------------------------------------------------------------------
-    def set_session(self, name, status="WORKING", engine="GOWS"):
+    def set_session(self, name, status="WORKING", engine="GOWS", me=None, webhooks=None):
         with self.lock:
+            before = self.sessions.get(name) or {}
             self.sessions[name] = {"name": name, "status": status, "engine": engine.upper(),
-                                   "me": {"id": "77000000000@c.us", "pushName": "Sandbox Shop"}}
+                                   "me": me or before.get("me") or {"id": "77000000000@c.us", "pushName": "Sandbox Shop"},
+                                   "webhooks": webhooks if webhooks is not None else before.get("webhooks"),
+                                   "linked": status == "WORKING" or before.get("linked", False),
+                                   "changed_at": time.time()}
             return self.sessions[name]
+
+    def session_now(self, name):
+        """The session, moved on from STARTING to SCAN_QR_CODE after a moment, as WAHA does
+        while the engine boots; None if unknown."""
+        with self.lock:
+            session = self.sessions.get(name)
+            if session and session["status"] == "STARTING" and time.time() - session["changed_at"] > 0.5:
+                session.update(status="SCAN_QR_CODE", changed_at=time.time())
+            return session
 
     def take_waha_fault(self):
         with self.lock:

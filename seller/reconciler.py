@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging import outbox
-from messaging.models import InboundMessage, OutboundMessage
+from messaging import inbound, outbox
+from messaging.models import OutboundMessage
 
 from . import pipeline, sending
 
@@ -77,10 +77,6 @@ def resolve_unknown(now) -> int:
 
 
 def retry_replies(now) -> int:
-    """Replies the webhook stored but no task finished (a failed publish, WAHA down for long)."""
-    older = now - timedelta(minutes=1)
-    ids = list(InboundMessage.objects.filter(processed_at__isnull=True, received_at__lt=older)
-               .values_list("pk", flat=True)[:BATCH])
-    for inbound_id in ids:
-        outbox.publish("messaging.process_inbound", inbound_id)
-    return len(ids)
+    """Replies the webhook stored but no task finished (a failed publish, WAHA down for long),
+    by time, however many tries it takes; and opt-outs held against an @lid, asked for again."""
+    return inbound.retry_unprocessed(older_than_seconds=60, now=now)

@@ -188,6 +188,28 @@ class ShopStatusSerializer(serializers.Serializer):
     last_sync_error = serializers.CharField(allow_blank=True)
 
 
+class WebhookSessionSerializer(serializers.Serializer):
+    session = serializers.CharField()
+    last_received_at = serializers.DateTimeField(help_text="The last webhook accepted from this WAHA session")
+    count = serializers.IntegerField()
+
+
+class WebhookRefusalSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    last_at = serializers.DateTimeField()
+
+
+class WebhooksSerializer(CheckSerializer):
+    hmac_key_set = serializers.BooleanField(required=False)
+    sessions = WebhookSessionSerializer(many=True, required=False)
+    refused = serializers.DictField(child=WebhookRefusalSerializer(), required=False,
+                                    help_text="By why: no_hmac_key, bad_signature, bad_signature_header, malformed, ...")
+    refused_total = serializers.IntegerField(required=False)
+    replies_pending = serializers.IntegerField(required=False, help_text="Replies not processed yet (admin: Replies)")
+    lid_opt_outs_unmapped = serializers.IntegerField(
+        required=False, help_text="Opt-outs held against an @lid whose phone WAHA has not given yet")
+
+
 class BacklogSerializer(serializers.Serializer):
     status = serializers.CharField()
     rows = serializers.IntegerField()
@@ -203,6 +225,7 @@ class StatusSerializer(serializers.Serializer):
     waha = WahaSessionSerializer(many=True)
     openai = OpenAISerializer()
     shops = ShopStatusSerializer(many=True)
+    webhooks = WebhooksSerializer()
     outbox = BacklogSerializer(many=True)
 
 

@@ -145,3 +145,16 @@ def test_the_customer_and_go_live_pages_show_a_merchant_only_their_shop(shops, m
     assert viewer.post(reverse("admin:seller_shop_checklist", args=[a.pk]), {"go_live": "1"}).status_code == 403
     order_page = viewer.get(reverse("admin:kaspi_sync_order_change", args=[Order.objects.get(shop=a).pk]))
     assert "1112233" not in order_page.content.decode() and "***33" in order_page.content.decode()
+
+
+def test_connect_whatsapp_is_for_a_merchant_s_own_sessions_and_needs_its_permission(shops, make_user, sandbox):
+    a, b = shops
+    operator = admin_client(make_user(roles.OPERATOR, shops=[a]))
+    assert operator.get("/admin/whatsapp/bravo-session/").status_code == 404
+    assert operator.get("/admin/whatsapp/bravo-session/state.json").status_code == 404
+    assert operator.get("/admin/whatsapp/")["Location"] == "/admin/whatsapp/alpha-session/"
+    assert operator.get("/admin/whatsapp/alpha-session/").status_code == 200
+    viewer = admin_client(make_user(roles.VIEWER, shops=[a], name="viewer-a"))
+    answer = viewer.post("/admin/whatsapp/alpha-session/", {"action": "logout"})
+    assert answer.status_code == 403 and "access.connect_session" in answer.content.decode()
+    assert viewer.get("/admin/whatsapp/alpha-session/state.json").status_code == 403
