@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import optouts, session_state
+from . import optouts, outbox, session_state
 from .models import InboundMessage, OutboundMessage
 from .phones import chat_id, normalize_phone
 from .waha import WahaClient, WahaError
@@ -47,6 +47,8 @@ def process(inbound_id: int):
             WahaClient(inbound.session or None).send_text(chat_id(phone), CONFIRMATION)
         except WahaError as exc:
             log.warning("opt-out confirmation not sent: %s", exc)
+    if phone and not keyword:
+        outbox.publish("seller.handle_reply", inbound_id)  # the seller answers; messaging names its task only
 
 
 def phone_for_lid(inbound: InboundMessage) -> str | None:

@@ -12,6 +12,7 @@ from messaging.models import OutboundMessage, Trigger
 
 from . import preview
 from .fallback import TEMPLATE_HELP, template_errors
+from .conversations.admin import KnowledgeEntryInline  # also registers the inbox
 from .models import MetricsPeriod
 
 
@@ -76,6 +77,7 @@ for model in (Shop, Order, OutboundMessage):
 @admin.register(Shop)
 class SellerShopAdmin(ShopAdmin):
     form = SellerShopForm
+    inlines = [*ShopAdmin.inlines, KnowledgeEntryInline]
 
 
 @admin.register(Order)

@@ -19,6 +19,7 @@ from messaging import outbox
 from messaging.models import InboundMessage, OutboundMessage
 
 from . import pipeline, sending
+from .conversations import delivery as conversation_delivery
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -32,6 +33,7 @@ def reconcile(now=None) -> dict:
     done["sending_to_unknown"] = expire_sending(now)
     done["unknown"] = resolve_unknown(now)
     done["replies"] = retry_replies(now)
+    done.update(conversations(now))
     if any(done.values()):
         log.info("reconciler: %s", done)
     return done
@@ -81,3 +83,8 @@ def retry_replies(now) -> int:
     for inbound_id in ids:
         outbox.publish("messaging.process_inbound", inbound_id)
     return len(ids)
+
+
+def conversations(now) -> dict:
+    """Replies the seller has not handled yet, answers not sent yet (seller.conversations)."""
+    return {f"conversation_{name}": count for name, count in conversation_delivery.reconcile(now).items()}
