@@ -73,7 +73,26 @@ class DayFiguresSerializer(FiguresSerializer):
     date = serializers.DateField()
 
 
+class DurationSerializer(serializers.Serializer):
+    avg = serializers.IntegerField(allow_null=True)
+    max = serializers.IntegerField(allow_null=True)
+
+
+class ConversationsSerializer(serializers.Serializer):
+    replies = serializers.IntegerField(help_text="Customers' replies the seller handled")
+    by_outcome = serializers.DictField(child=serializers.IntegerField())
+    by_class = serializers.DictField(child=serializers.IntegerField())
+    answered_automatically = serializers.IntegerField()
+    handed_off = serializers.IntegerField(help_text="Handoffs opened")
+    handoffs_by_reason = serializers.DictField(child=serializers.IntegerField())
+    handoffs_open = serializers.IntegerField(help_text="Open now, whatever the period")
+    handoffs_closed = serializers.IntegerField()
+    first_answer_seconds = DurationSerializer(help_text="From the customer's reply to our first message back")
+    handoff_close_seconds = DurationSerializer(help_text="From a handoff's opening to its close")
+
+
 class MetricsSerializer(FiguresSerializer):
+    conversations = ConversationsSerializer()
     since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
     start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
     end = serializers.DateTimeField(source="to")
