@@ -121,7 +121,35 @@ def demo_shop():
     shop, _ = Shop.objects.get_or_create(name="Demo Shop Almaty", defaults={"voice": "Тёплый, короткий, на «вы»."})
     shop.kaspi_token, shop.sync_watermark, shop.token_status, shop.is_active = token, None, Shop.TokenStatus.OK, True
     shop.save()
+    for topic, text in DEMO_KNOWLEDGE.items():  # what the seller may answer from (admin: the shop's page)
+        shop.knowledge.get_or_create(topic=topic, defaults={"text": text})
     return shop
+
+
+DEMO_KNOWLEDGE = {
+    "returns": "Вернуть товар можно в течение 14 дней через приложение Kaspi, если сохранены вид и упаковка.",
+    "exchange": "Обменять размер или цвет можно через возврат в Kaspi и новый заказ.",
+    "hours": "Мы отвечаем в этом чате с 9:00 до 21:00 без выходных.",
+    "reviews": "Отзыв можно оставить в приложении Kaspi: Мои заказы, выберите заказ и нажмите Оставить отзыв.",
+}
+
+
+def print_conversations(seen: set, since):
+    """Customers' replies, our answers and handoffs, as they happen."""
+    from messaging.models import InboundMessage
+    from messaging.phones import mask
+    from seller.models import Answer, Handoff
+
+    events = [(m.received_at, f"m{m.pk}", f"<<< {mask(m.phone)} wrote: {m.body}")
+              for m in InboundMessage.objects.filter(received_at__gte=since)]
+    events += [(a.sent_at, f"a{a.pk}", f">>> answer to {mask(a.phone)} ({a.get_kind_display()}): {a.text}")
+               for a in Answer.objects.filter(sent_at__gte=since)]
+    events += [(h.opened_at, f"h{h.pk}", f"!!! handoff {h.pk} opened for {mask(h.phone)}: {h.get_reason_display()}"
+                " (admin: Seller > Handoffs)") for h in Handoff.objects.filter(opened_at__gte=since)]
+    for _, key, line in sorted(events):
+        if key not in seen:
+            seen.add(key)
+            print(line, flush=True)
 
 
 def print_sent_messages(seen: set, since):
@@ -189,6 +217,7 @@ def main():
         since = timezone.now()
         while True:
             print_sent_messages(seen, since)
+            print_conversations(seen, since)
             for process in children:
                 if process.poll() is not None:
                     say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")
