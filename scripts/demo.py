@@ -121,7 +121,7 @@ def demo_shop():
     shop, _ = Shop.objects.get_or_create(name="Demo Shop Almaty", defaults={"voice": "Тёплый, короткий, на «вы»."})
     shop.kaspi_token, shop.sync_watermark, shop.token_status, shop.is_active = token, None, Shop.TokenStatus.OK, True
     shop.save()
-    for topic, text in DEMO_KNOWLEDGE.items():  # what the seller may answer from (admin: the shop's page)
+    for topic, text in DEMO_KNOWLEDGE.items():  # what the seller may answer from (admin: Knowledge entries)
         shop.knowledge.get_or_create(topic=topic, defaults={"text": text})
     return shop
 

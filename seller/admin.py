@@ -12,7 +12,7 @@ from messaging.models import OutboundMessage, Trigger
 
 from . import preview
 from .fallback import TEMPLATE_HELP, template_errors
-from .conversations.admin import KnowledgeEntryInline  # also registers the inbox
+from .conversations import admin as conversations_admin  # noqa: F401  (the inbox, the knowledge base)
 from .models import MetricsPeriod
 
 
@@ -77,7 +77,6 @@ for model in (Shop, Order, OutboundMessage):
 @admin.register(Shop)
 class SellerShopAdmin(ShopAdmin):
     form = SellerShopForm
-    inlines = [*ShopAdmin.inlines, KnowledgeEntryInline]
 
 
 @admin.register(Order)

@@ -14,12 +14,6 @@ from seller.models import Answer, HandledReply, Handoff, KnowledgeEntry
 from . import handoffs
 
 
-class KnowledgeEntryInline(admin.TabularInline):
-    model = KnowledgeEntry
-    extra = 1
-    fields = ["topic", "text", "is_active"]
-
-
 @admin.register(KnowledgeEntry)
 class KnowledgeEntryAdmin(admin.ModelAdmin):
     list_display = ["shop", "topic", "text", "is_active", "updated_at"]
