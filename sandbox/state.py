@@ -128,7 +128,7 @@ class State:
             self.not_on_whatsapp, self.lids = set(), {}
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []
             self.talk_back_share, self.talk_back_delay = self.start_config["talk_back"], 5.0
-            self.talked_back, self.talk_back_rng = set(), random.Random("talk")
+            self.talked_back, self.talk_back_rng, self.talk_back_turn = set(), random.Random("talk"), 0
 
     # --- Kaspi -------------------------------------------------------------------------
     def register_shop(self, token, orders=0, seed=1, name=None, now=None):

@@ -47,11 +47,11 @@ TOPICS = [  # what an answer speaks of, from the customer's words
 PASS_ON = {"ru": "Уточню это у менеджера магазина и вернусь с ответом.",
            "kk": "Мұны дүкен менеджерінен нақтылап, жауап беремін."}
 HELLO = {"ru": "Здравствуйте", "kk": "Сәлеметсіз бе"}
-REPLIES = [  # what sandbox customers write back
-    "А когда привезут заказ?", "Подскажите, где можно забрать заказ?", "Как оставить отзыв?",
-    "Можно поменять размер?", "Какие условия возврата?", "Спасибо большое, всё понравилось!",
-    "Товар пришёл сломанный, что делать?", "Рахмет, бәрі жақсы!", "Тапсырысым қашан келеді?",
-    "Позовите менеджера пожалуйста", "спс, всё ок", "экран треснул, верните деньги",
+REPLIES = [  # what sandbox customers write back, in turn
+    "А когда привезут заказ?", "Спасибо большое, всё понравилось!", "Товар пришёл сломанный, что делать?",
+    "Тапсырысым қашан келеді?", "Можно поменять размер?", "Как оставить отзыв?", "Рахмет, бәрі жақсы!",
+    "Позовите менеджера пожалуйста", "Какие условия возврата?", "А у вас есть такие же, но синие?",
+    "спс, всё ок", "экран треснул, верните деньги",
 ]
 WORD = re.compile(r"[\wәіңғүұқөһ]+|[👍🙏]")
 
@@ -144,7 +144,8 @@ def maybe_reply_later(state, session, message):
         rng = state.talk_back_rng
         if rng.random() >= share:
             return
-        text, generation = rng.choice(REPLIES), state.generation
+        text, generation = REPLIES[state.talk_back_turn % len(REPLIES)], state.generation
+        state.talk_back_turn += 1
     phone = chat.split("@")[0]
 
     def run():

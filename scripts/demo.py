@@ -213,11 +213,12 @@ def main():
         say(f"flower:  http://127.0.0.1:{FLOWER_PORT}/  (admin / admin)")
         say(f"what WAHA sent: {SANDBOX}/_sandbox/waha/sent.html")
         say("waiting for messages; Ctrl-C stops everything")
-        seen: set = set()
+        seen: set = set()  # outbox ids printed
+        said: set = set()  # replies, answers and handoffs printed
         since = timezone.now()
         while True:
             print_sent_messages(seen, since)
-            print_conversations(seen, since)
+            print_conversations(said, since)
             for process in children:
                 if process.poll() is not None:
                     say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")

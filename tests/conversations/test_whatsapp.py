@@ -63,3 +63,15 @@ def test_a_complaint_stops_marketing_and_the_operator_answers_from_admin(sandbox
     handoff.refresh_from_db()
     assert handoff.status == "closed" and handoff.closed_by == "admin"
     assert OutboundMessage.objects.get(pk=review.pk).status == "deferred"  # never sent while the person handled it
+
+
+def test_sandbox_customers_talk_back_and_get_answered(sandbox, shop, webhooks_to_app, celery_worker):
+    sandbox.control("waha/talk-back", share=1, delay_seconds=0)  # as in the demo, but everyone, at once
+
+    first_message_sent(sandbox, shop)
+
+    wait_until(lambda: len(sandbox.sent(CHAT)) == 2, what="the customer's question and our answer")
+    assert [e["event"] for e in sandbox.get("waha/webhooks")].count("message") == 1
+    reply = HandledReply.objects.get()
+    assert (reply.inbound.body, reply.label, reply.outcome) == ("А когда привезут заказ?", "order_question", "answered")
+    assert "Заказ можно будет забрать в пункте выдачи Kaspi" in sandbox.sent(CHAT)[1]["text"]
