@@ -7,7 +7,6 @@ included), as a model would, so the app's two layers are really two."""
 
 import difflib
 import json
-import random
 import re
 import threading
 

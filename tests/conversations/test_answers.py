@@ -171,3 +171,28 @@ def test_a_reply_from_a_stranger_on_another_number_is_not_answered(chat):
 
     assert HandledReply.objects.get().outcome == "no_shop"
     assert chat.sandbox.sent() == []
+
+
+def test_two_workers_on_one_chat_write_one_answer(chat):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    first, second = chat.customer_writes("Когда привезут?"), chat.customer_writes("Когда привезут заказ???")
+
+    def run(inbound_id):
+        try:
+            for _ in range(20):
+                try:
+                    return replies.handle(inbound_id)
+                except replies.ChatBusy:
+                    continue  # the task would retry
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, [first, second]))
+    chat.send_all()
+
+    assert Answer.objects.count() == 1 and len(chat.received()) == 1
+    assert HandledReply.objects.count() == 2

@@ -1,6 +1,7 @@
 """Nothing is lost between the steps: the reconciler hands unhandled replies to the seller again,
 publishes answers that were never sent, and never resends one that may have left."""
 
+import base64
 import json
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def queued(queue: str) -> list[tuple[str, list]]:
     """(task name, args) of the messages waiting in a Redis broker queue."""
     messages = [json.loads(raw) for raw in redis.client().lrange(queue, 0, -1)]
-    return [(m["headers"]["task"], json.loads(__import__("base64").b64decode(m["body"]))[0]) for m in messages]
+    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
 
 
 def test_the_reconciler_picks_up_what_a_lost_task_left(chat):
