@@ -32,6 +32,7 @@ bench: install
 	$(PY) bench/sync.py
 	$(PY) bench/limits.py
 	$(PY) bench/link_preview.py
+	$(PY) bench/classifier.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
