@@ -262,7 +262,8 @@ def data_block(order_index, trigger):
     data = {
         "trigger": trigger, "language": language, "shop_name": shop, "customer_first_name": name, "order_code": code,
         "items": [{"name": ITEMS[key][0], "quantity": qty, "category": ITEMS[key][1]} for key, qty in items],
-        "recommendations": [{"name": ITEMS[key][0], "url": P.format(code=ITEMS[key][2])} for key in recs],
+        "recommendations": [{"name": ITEMS[key][0], "category": ITEMS[key][1], "url": P.format(code=ITEMS[key][2])}
+                            for key in recs],
     }
     if trigger == "POST_PURCHASE":
         date = f"{3 + order_index % 25:02d}.12.2026"
