@@ -161,18 +161,18 @@ ORDERS = [
     ("home_kk", "Нурсултан", [("lego", 1)], "own_point", []),
 ]
 
-# The delivery sentence as prompts.delivery_text builds it, per kind of delivery.
+# The delivery sentence as prompts.delivery_text builds it (prompts.DELIVERY), per kind of delivery.
 DELIVERY = {
     "ru": {
-        "kaspi_point": "Заказ можно будет забрать в пункте выдачи Kaspi",
-        "postomat": "Заказ можно будет забрать из постамата Kaspi",
+        "kaspi_point": "Заказ можно будет забрать в постамате или пункте выдачи Kaspi",
+        "postomat": "Заказ можно будет забрать в постамате или пункте выдачи Kaspi",
         "own_point": "Заказ можно будет забрать в пункте самовывоза магазина",
         "kaspi_door": "Заказ привезёт курьер Kaspi Доставки по вашему адресу",
         "local": "Заказ привезёт курьер магазина по вашему адресу",
     },
     "kk": {
-        "kaspi_point": "Тапсырысты Kaspi беру пунктінен алуға болады",
-        "postomat": "Тапсырысты Kaspi постаматынан алуға болады",
+        "kaspi_point": "Тапсырысты Kaspi постаматынан немесе беру пунктінен алуға болады",
+        "postomat": "Тапсырысты Kaspi постаматынан немесе беру пунктінен алуға болады",
         "own_point": "Тапсырысты дүкеннің өзі алып кету пунктінен алуға болады",
         "kaspi_door": "Тапсырысты Kaspi Жеткізу курьері мекенжайыңызға жеткізеді",
         "local": "Тапсырысты дүкен курьері мекенжайыңызға жеткізеді",
