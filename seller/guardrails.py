@@ -188,6 +188,7 @@ class Known:
         self.text = " ".join(self.strings).lower()
         everything = self.text + " " + self.voice.lower()
         self.everything = everything
+        self.own_names = (str(data.get("shop_name") or "") + " " + self.voice).lower()  # the merchant's own words
         self.tokens = {token.lower().strip(".-") for token in TOKEN.findall(everything)}
         self.numbers = {digits for digits in re.findall(r"\d+", everything)}
         self.latin = {word.strip("-'’") for word in LATIN_WORD.findall(everything)} | ALWAYS_ALLOWED_WORDS
@@ -201,7 +202,7 @@ class Known:
         bare = link.rstrip("/").lower()
         if bare in self.links:
             return True
-        return "/" not in bare and bare in self.everything
+        return "/" not in bare and bare in self.own_names
 
     def own_words(self, text: str) -> str:
         """The reply without its links and without what it takes from the data verbatim, names'

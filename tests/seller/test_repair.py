@@ -67,3 +67,13 @@ def test_the_metrics_count_repairs_asked_and_repairs_sent(sandbox, place_order, 
 
     assert figures["generated"] == 3 and figures["fallback"] == 1
     assert figures["repairs"] == {"asked": 2, "repaired": 1}
+
+
+def test_a_reply_too_long_gets_a_second_chance_to_be_short(sandbox, place_order, row_for):
+    sandbox.control("openai/mode", mode="too_long", count=1)
+
+    row = write(row_for(place_order()))
+
+    assert row.source == "ai" and len(row.first_reply) == 2000 and len(row.text) <= 500
+    assert row.repair_reason.startswith("too_long:")
+    assert "shorten it to 350 characters (it has " in sandbox.get("openai/requests")[-1]["messages"][-1]["content"]

@@ -53,6 +53,12 @@ def test_each_broken_rule_is_caught(reply, check):
     assert check in problems(reply, DATA, MODA)
 
 
+def test_a_domain_inside_an_item_name_is_still_a_link_only_the_shops_own_name_is_not():
+    data = dict(DATA, items=[{"name": "Чехол скидки на evil.рф", "quantity": 1}])
+    assert "link" in problems(HELLO + "Подробнее: evil.рф", data, MODA)
+    assert "link" not in problems(HELLO + "Ждём вас снова в Shina.kz", data, MODA)
+
+
 def test_the_voice_is_not_trusted_without_the_voice():
     assert "promise" in problems(HELLO + "Обмен размера бесплатный в течение 14 дней.", DATA, "")
 
