@@ -104,7 +104,7 @@ BRAND = re.compile(r"(?i)\b(" + "|".join(sorted(BRANDS, key=len, reverse=True)) 
 # Words that say nothing by themselves, in a clause that repeats the voice.
 FILLER_STEMS = {"напом", "также", "всегд", "если", "можно", "дейст", "очень", "будет", "будем", "ваш", "вашег",
                 "вашей", "вам", "вас", "наш", "нашем", "нашег", "кстат", "конеч", "сізге", "сізді", "сіздің", "еске",
-                "салам", "саламы", "бізде", "біз", "және", "сондай", "тағы", "только", "любой", "любую"}
+                "салам", "саламы", "екен", "екені", "бізде", "біз", "және", "сондай", "тағы", "только", "любой", "любую"}
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,8 @@ class Known:
         return TOKEN.sub(lambda match: " " if match.group(0).lower().strip(".-") in self.tokens else match.group(0), text)
 
     def voice_says(self, own: str, match: re.Match) -> bool:
-        """The shop's voice says this itself: the word is in it, and so is most of its clause."""
+        """The shop's voice says this itself: the word is in it, so are the words right next to it
+        («доставка бесплатная» is not «обмен бесплатный»), and so is most of its clause."""
         if not self.voice_words:
             return False
         word = max(WORD.findall(match.group(0)) or [match.group(0)], key=len)
@@ -223,12 +224,17 @@ class Known:
             return False
         before = [end.end() for end in CLAUSE_END.finditer(own, 0, match.start())]
         after = CLAUSE_END.search(own, match.end())
-        clause = own[before[-1] if before else 0:after.start() if after else len(own)]
-        content = [stem(w) for w in WORD.findall(clause) if len(w) > 3 and not w.isdigit()]
-        content = [s for s in content if s not in FILLER_STEMS]
-        if not content:
-            return True
-        return sum(s in self.voice_words for s in content) / len(content) >= 0.7
+        start, end = before[-1] if before else 0, after.start() if after else len(own)
+
+        def content(text):
+            words = (stem(w) for w in WORD.findall(text) if len(w) > 3 and not w.isdigit())
+            return [s for s in words if s not in FILLER_STEMS]
+
+        left, right = content(own[start:match.start()]), content(own[match.end():end])
+        if any(s not in self.voice_words for s in left[-1:] + right[:1]):
+            return False
+        clause = left + [stem(word)] + right
+        return sum(s in self.voice_words for s in clause) / len(clause) >= 0.7
 
     def invented_numbers(self, own: str) -> list[str]:
         invented = []

@@ -390,6 +390,48 @@ WRONG_LANGUAGE = {
 ENGLISH = "Hi there! Thank you for your order, we hope you love it. Let us know if you have any questions!"
 
 
+def review(index):
+    return data_block(index, "ORDER_DELIVERED")[0]["review_link"]
+
+
+# Written one by one, not from the phrase pools: (order, trigger, reply, expect, category).
+HAND_WRITTEN = [
+    (0, "POST_PURCHASE", "Айгерим, спасибо за покупку! 🎧 Ваши JBL уже готовим к выдаче — заберёте их в постамате или "
+     "пункте выдачи Kaspi. Приятного прослушивания!", "send", ""),
+    (1, "ORDER_DELIVERED", "Дмитрий, добрый день! Как вам новый iPhone 15? Если всё нравится, оставьте, пожалуйста, пару "
+     "слов на Kaspi: " + review(1) + " А чтобы экран был цел, посмотрите чехол Spigen: https://kaspi.kz/shop/p/-115002187/",
+     "send", ""),
+    (5, "POST_PURCHASE", "Нурлан, здравствуйте! Комплект шин Michelin (4 шт.) оформлен 👍 При покупке 4 шин шиномонтаж у "
+     "нас в подарок. Забрать можно в пункте самовывоза магазина.", "send", ""),
+    (8, "POST_PURCHASE", "Динара, привет от Moda Line! 💃 Платье Zarina уже ждёт отправки. Если с размером не угадали — "
+     "обменяем бесплатно в течение 14 дней.", "send", ""),
+    (12, "ORDER_DELIVERED", "Алия, здравствуйте! 🌿 Как вам сыворотка The Ordinary с ниацинамидом 10%? Поделитесь "
+     "отзывом на Kaspi: " + review(12), "send", ""),
+    (16, "POST_PURCHASE", "Гульнара, спасибо за заказ! Подгузники Pampers Premium Care 4 (2 упаковки) скоро будут у вас — "
+     "их привезёт курьер магазина. Напомним: по Алматы доставляем за 2 часа 🚗", "send", ""),
+    (24, "POST_PURCHASE", "Бауыржан, сәлеметсіз бе! JBL Tune 520BT құлаққабыңызды Kaspi постаматынан немесе беру "
+     "пунктінен ала аласыз. Рахмет! 🎧", "send", ""),
+    (25, "ORDER_DELIVERED", "Айжан, қайырлы күн! Жаңа iPhone 15 ұнады ма? Пікіріңізді Kaspi-де қалдырыңызшы: "
+     + review(25) + " Барлық техникаға 12 ай кепілдік бар екенін еске саламыз.", "send", ""),
+    (33, "POST_PURCHASE", "Талгат, рахмет! 4 шина алдыңыз — шиномонтаж тегін 👍 Тапсырысты дүкеннің өзі алып кету "
+     "пунктінен аласыз.", "send", ""),
+    (38, "POST_PURCHASE", "Айгерим, тапсырысыңызға рахмет! Шаңсорғыш, сүлгілер, таба және Пиала шайы — бәрі дайындалып "
+     "жатыр. Kaspi Жеткізу курьері мекенжайыңызға жеткізеді.", "send", ""),
+    (2, "POST_PURCHASE", "Здравствуйте! Спасибо за Galaxy A55 💙 Чтобы смартфон прослужил дольше, рекомендуем защитное "
+     "стекло.", "catch", "product_cyrillic"),
+    (9, "POST_PURCHASE", "Ольга, спасибо! Куртка Outventure в пути. Доставка по городу бесплатная 🙂", "catch",
+     "free_delivery"),
+    (13, "ORDER_DELIVERED", "Екатерина, как вам CeraVe? Напишите нам в инстаграм @beautylab.kz " + review(13), "catch",
+     "foreign_link"),
+    (20, "POST_PURCHASE", "Арман, спасибо! Пылесос Dreame приедет 25 декабря.", "catch", "date_promise"),
+    (8, "POST_PURCHASE", "Динара, спасибо! Платье Zarina скоро будет у вас. Обмен размера в течение 14 дней и доставка "
+     "бесплатная.", "catch", "free_delivery"),
+    (24, "POST_PURCHASE", "Бауыржан, рахмет! Барлық техникаға 24 ай кепілдік береміз.", "catch", "warranty"),
+    (10, "POST_PURCHASE", "Мадина, спасибо! Обмен размера бесплатный в течение 14 дней, а при следующем заказе — "
+     "подарок 🎁", "catch", "gift"),
+]
+
+
 def main():
     rng = random.Random(11)
     realistic, redteam = [], []
@@ -426,6 +468,11 @@ def main():
             data, voice, text = reply(rng, order, "POST_PURCHASE")
             redteam.append({"data": data, "voice": voice, "reply": text + " " + broken.format(code=data["order_code"]),
                             "expect": "catch", "category": category})
+    for index, trigger, text, expect, category in HAND_WRITTEN:
+        data, voice = data_block(index, trigger)
+        line = {"data": data, "voice": voice, "reply": text, "expect": expect,
+                "category": category or f"{trigger.lower()}_{data['language']}"}
+        (realistic if expect == "send" else redteam).append(line)
     for name, lines in (("realistic", realistic), ("redteam", redteam)):
         with open(HERE / f"{name}.jsonl", "w", encoding="utf-8") as out:
             for line in lines:

@@ -41,6 +41,7 @@ def test_realistic_replies_pass(reply):
 
 @pytest.mark.parametrize("reply, check", [
     (HELLO + "Доставка для вас бесплатная.", "promise"),  # the voice frees the exchange, not the delivery
+    (HELLO + "Обмен размера в течение 14 дней и доставка бесплатная.", "promise"),
     (HELLO + "Обмен бесплатный в течение 45 дней.", "number"),
     (HELLO + "Дарим скидку 10% на следующий заказ!", "discount"),
     (HELLO + "Рекомендуем также защитную плёнку к нему.", "product"),
