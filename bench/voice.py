@@ -54,7 +54,8 @@ def share(part, whole):
 def evaluate(lines):
     from seller import generation
 
-    sent = defaultdict(lambda: [0, 0])  # group -> [sent as written, all]
+    sent = defaultdict(lambda: [0, 0])  # trigger and language -> [sent as written, all]
+    sent_by_category = defaultdict(lambda: [0, 0])
     reasons = defaultdict(Counter)
     caught = defaultdict(lambda: [0, 0])
     missed = []
@@ -66,13 +67,16 @@ def evaluate(lines):
             sent[group][1] += 1
             sent[group][0] += not found
             reasons[group].update(found)
+            category = sent_by_category[line.get("category") or "uncategorised"]
+            category[0] += not found
+            category[1] += 1
         else:
             group = line.get("category") or "uncategorised"
             caught[group][1] += 1
             caught[group][0] += bool(found)
             if not found:
                 missed.append(line["reply"])
-    return sent, reasons, caught, missed
+    return sent, sent_by_category, reasons, caught, missed
 
 
 def main():
@@ -84,7 +88,7 @@ def main():
 
     django.setup()
     lines = read(args.corpus or CORPORA)
-    sent, reasons, caught, missed = evaluate(lines)
+    sent, sent_by_category, reasons, caught, missed = evaluate(lines)
     print("Sent as written (realistic replies), by trigger and language:")
     for group, (ok, total) in sorted(sent.items()):
         rest = ", ".join(f"{reason} {count}" for reason, count in reasons[group].most_common()) or "-"
@@ -100,7 +104,8 @@ def main():
     summary = {
         "send_lines": sent_total[1], "catch_lines": caught_total[1],
         "sent_share": share(*sent_total), "caught_share": share(*caught_total),
-        "sent_share_by_category": {g: share(*v) for g, v in sorted(sent.items())},
+        "sent_share_by_category": {g: share(*v) for g, v in sorted(sent_by_category.items())},
+        "sent_share_by_trigger_language": {g: share(*v) for g, v in sorted(sent.items())},
         "refusal_reasons": {g: dict(c.most_common()) for g, c in sorted(reasons.items())},
         "caught_share_by_category": {g: share(*v) for g, v in sorted(caught.items())},
         "targets": TARGETS,
