@@ -88,10 +88,10 @@ def write(message) -> Written:
     reason = ",".join(dict.fromkeys(f"{f.check}:{f.detail}"[:60].rstrip(":") for f in found))[:300]
     repair = {"first_reply": text, "repair_reason": reason}
     log.info("outbox %s: the reply broke guardrails %s, a repair is asked for", message.pk, guardrails.problems(text, data, voice))
-    left = settings.GENERATION_DEADLINE_SECONDS - (time.monotonic() - started)
+    left = max(settings.GENERATION_DEADLINE_SECONDS - (time.monotonic() - started), 0.1)
     try:
-        second, failure = reply_text(ask_model(data, voice, prompts.repair_messages(text, found, data["language"]), max(left, 0.1)),
-                                     data, measured)
+        asked = prompts.repair_messages(text, found, data["language"])
+        second, failure = reply_text(ask_model(data, voice, asked, deadline=left), data, measured)
     except openai.OpenAIError:
         measured["generation_ms"] = elapsed_ms(started)
         return Written(fallback_text, "fallback", "guardrail:" + ",".join(guardrails.problems(text, data, voice)),

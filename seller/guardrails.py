@@ -130,8 +130,10 @@ def findings(text: str, data: dict, voice: str = "") -> list[Finding]:
         found.append(Finding("too_long", str(length)))
     found += [Finding("link", link) for link in links(text) if not known.allows_link(link)]
     own = known.own_words(text)
-    for name, pattern in (("phone", PHONE), ("placeholder", PLACEHOLDER), ("refusal", REFUSAL)):
-        found += [Finding(name, match.group(0).strip()) for match in pattern.finditer(own if name != "placeholder" else text)]
+    found += [Finding("phone") for _ in PHONE.finditer(own)][:1]  # the number itself is kept nowhere
+    own = PHONE.sub(" ", own)  # nor told again as numbers
+    found += [Finding("placeholder", match.group(0)) for match in PLACEHOLDER.finditer(text)]
+    found += [Finding("refusal", match.group(0)) for match in REFUSAL.finditer(own)]
     found += [Finding("markup", match.group(0).strip()) for match in MARKUP.finditer(URL.sub(" ", text))]
     for name, pattern in (("price", PRICE), ("discount", DISCOUNT), ("promise", PROMISE)):
         found += [Finding(name, match.group(0)) for match in pattern.finditer(own) if not known.voice_says(own, match)]

@@ -33,7 +33,7 @@ delivery promises, phone numbers or links. Do not leave placeholders. Reply with
 REPAIR = {
     "too_long": "shorten it to {max_chars} characters (it has {detail})",
     "link": "remove the link {detail}: use only the links given in the data",
-    "phone": "remove the phone number {detail}",
+    "phone": "remove the phone number",
     "placeholder": "replace {detail} with words from the data, or leave it out",
     "markup": "remove the formatting {detail}: plain text only",
     "refusal": "write the message as asked",

@@ -77,3 +77,12 @@ def test_a_reply_too_long_gets_a_second_chance_to_be_short(sandbox, place_order,
     assert row.source == "ai" and len(row.first_reply) == 2000 and len(row.text) <= 500
     assert row.repair_reason.startswith("too_long:")
     assert "shorten it to 350 characters (it has " in sandbox.get("openai/requests")[-1]["messages"][-1]["content"]
+
+
+def test_a_phone_number_is_asked_away_without_being_repeated_on_the_row(sandbox, place_order, row_for):
+    sandbox.control("openai/mode", mode="phone", count=1)
+
+    row = write(row_for(place_order()))
+
+    assert row.source == "ai" and row.repair_reason == "phone" and "555" not in row.text
+    assert "555" not in sandbox.get("openai/requests")[-1]["messages"][-1]["content"]
