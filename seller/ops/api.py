@@ -40,6 +40,11 @@ class TokensSerializer(serializers.Serializer):
     cost_usd = serializers.FloatField(help_text="At OPENAI_INPUT_PRICE_PER_1M / OPENAI_OUTPUT_PRICE_PER_1M")
 
 
+class RepairsSerializer(serializers.Serializer):
+    asked = serializers.IntegerField(help_text="Replies that broke a check, so the model was asked once more")
+    repaired = serializers.IntegerField(help_text="Of those, sent as the model rewrote them")
+
+
 class FiguresSerializer(serializers.Serializer):
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
@@ -55,6 +60,7 @@ class FiguresSerializer(serializers.Serializer):
     generated = serializers.IntegerField()
     fallback = serializers.IntegerField(help_text="Messages written from the fallback template")
     fallback_share = serializers.FloatField(allow_null=True)
+    repairs = RepairsSerializer()
     success_rate = serializers.FloatField(allow_null=True, help_text="sent / (sent + failed + unknown)")
     generation_latency_ms = LatencySerializer()
     tokens = TokensSerializer()

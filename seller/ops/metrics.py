@@ -118,6 +118,8 @@ def collect(win: Window, by: str | None) -> dict:
         rows, group_key(by, False, "generated_at"),
         generated=Count("pk"),
         fallback=Count("pk", filter=Q(source=OutboundMessage.Source.FALLBACK)),
+        repair_asked=Count("pk", filter=~Q(repair_reason="")),
+        repaired=Count("pk", filter=~Q(repair_reason="") & Q(source=OutboundMessage.Source.AI)),
         latency_avg_ms=Avg("generation_ms"),
         latency_max_ms=Max("generation_ms"),
         prompt_tokens=Sum("prompt_tokens"),
@@ -150,6 +152,8 @@ def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> d
         "generated": generated,
         "fallback": fallback,
         "fallback_share": ratio(fallback, generated),
+        # one repair before the fallback: asked for, and sent as repaired
+        "repairs": {"asked": generation.get("repair_asked") or 0, "repaired": generation.get("repaired") or 0},
         "success_rate": ratio(counts["sent"], attempted),
         "generation_latency_ms": {
             "avg": round(latency_avg) if latency_avg is not None else None,

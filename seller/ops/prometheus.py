@@ -60,6 +60,11 @@ class PipelineCollector:
         for source, n in written.values_list("source").annotate(n=Count("pk")):
             generated.add_metric([source], n)
         yield generated
+        repairs = CounterMetricFamily("aiseller_llm_repairs", "Replies that broke a check and were asked once more, "
+                                      "by what came of it (ai: sent as rewritten, fallback)", labels=["source"])
+        for source, n in written.exclude(repair_reason="").values_list("source").annotate(n=Count("pk")):
+            repairs.add_metric([source], n)
+        yield repairs
         tokens = written.aggregate(prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
         used = CounterMetricFamily("aiseller_llm_tokens", "Tokens used by generation", labels=["kind"])
         for kind, n in tokens.items():
