@@ -8,7 +8,7 @@ OWNER, OPERATOR, VIEWER, METRICS, INSTALLATION_STAFF = "Owner", "Operator", "Vie
 READABLE = {
     "kaspi_sync": ["shop", "order", "orderentry", "product"],
     "messaging": ["outboundmessage", "messageevent", "optout", "inboundmessage", "sessionpause", "lidoptout"],
-    "seller": ["metricsperiod"],
+    "seller": ["metricsperiod", "handoff", "answer", "handledreply", "knowledgeentry"],
 }
 
 READ = ["access.view_metrics", "access.view_status", "access.view_sales"]
@@ -21,6 +21,8 @@ ROLES = {
         "access.trigger_delivered", "access.view_auditentry",
         "kaspi_sync.change_shop",  # voice, triggers, templates, policy; not the token
         "messaging.add_optout", "messaging.change_optout", "messaging.delete_optout",
+        "seller.change_handoff",  # answer the customer, close the handoff
+        "seller.add_knowledgeentry", "seller.change_knowledgeentry", "seller.delete_knowledgeentry",
     ],
     VIEWER: READ,
     METRICS: ["access.view_metrics"],

@@ -148,6 +148,8 @@ CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
     "seller.generate_message": {"queue": "llm"},
     "seller.send_whatsapp": {"queue": "send"},
+    "seller.handle_reply": {"queue": "llm"},
+    "seller.send_answer": {"queue": "send"},
     "messaging.send_whatsapp": {"queue": "send"},  # the old name, forwarded
     "seller.*": {"queue": "pipeline"},
     "messaging.*": {"queue": "pipeline"},
@@ -213,6 +215,8 @@ SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
 # The reconciler restarts a row that waited this long for its next step, and sends an `unknown`
 # row once more when WAHA's chat history still does not show it after the grace period.
+# Conversations: automatic answers (and handoff acknowledgements) per customer per 24 h.
+SELLER_MAX_AUTO_REPLIES = env.int("SELLER_MAX_AUTO_REPLIES", default=3)
 SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
 SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
 

@@ -125,6 +125,8 @@ class Order(models.Model):
     total_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     delivery_mode = models.CharField(max_length=50, blank=True)
     planned_delivery_date = models.DateTimeField(null=True, blank=True)
+    is_kaspi_delivery = models.BooleanField(null=True, blank=True, help_text="Kaspi's isKaspiDelivery; empty: not said")
+    pickup_point_id = models.CharField(max_length=100, blank=True, help_text="Kaspi's pickupPointId")
     created_at_kaspi = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the sync first saw it COMPLETED")
 

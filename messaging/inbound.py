@@ -68,6 +68,9 @@ def finish(inbound: InboundMessage, phone: str | None, last: OutboundMessage | N
             if (phone and optouts.resubscribe(phone)) or LidOptOut.objects.filter(
                     lid=inbound.sender, mapped_at__isnull=True).delete()[0]:
                 log.info("a customer opted back in by reply")
+        if phone and not inbound.is_opt_out:
+            # The seller answers the reply; messaging names its task only.
+            transaction.on_commit(lambda: outbox.publish("seller.handle_reply", inbound.pk))
 
 
 def confirm(inbound: InboundMessage, phone: str | None, last: OutboundMessage | None):

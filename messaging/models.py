@@ -44,6 +44,10 @@ class OutboundMessage(models.Model):
     text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     fallback_reason = models.CharField(max_length=200, blank=True)
+    # One repair before the fallback: the model's first reply, what it broke, and its second try.
+    first_reply = models.TextField(blank=True, help_text="The model's first reply, when it broke a check")
+    repair_reason = models.CharField(max_length=300, blank=True, help_text="What the first reply broke")
+    second_reply = models.TextField(blank=True, help_text="The model's reply to the repair request")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     generation_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -55,9 +55,10 @@ def is_resubscribe(text: str) -> bool:
     return words(text).strip() in RESUBSCRIBE
 
 
-def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, shop_id: int | None = None) -> bool:
+def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, shop=None, shop_id: int | None = None) -> bool:
     """True when this phone had not opted out before. A customer's own opt-out is audited here;
     an operator's is audited by the admin, which knows who."""
+    shop_id = shop_id or (shop.pk if shop else None)
     try:
         with transaction.atomic():
             OptOut.objects.create(phone=phone, keyword=keyword[:100], source=source, shop_id=shop_id)

@@ -333,6 +333,20 @@ def inbound(state, request):
     return ok({"status": status, "event": event})
 
 
+def set_talk_back(state, request):
+    body = _body(request)
+    try:
+        share, delay = float(body.get("share", 0)), float(body.get("delay_seconds", 5))
+    except (TypeError, ValueError):
+        return problem("share and delay_seconds must be numbers")
+    if not 0 <= share <= 1 or delay < 0:
+        return problem("share must be from 0 to 1 and delay_seconds not negative")
+    with state.lock:
+        state.talk_back_share, state.talk_back_delay = share, delay
+        state.talked_back.clear()
+    return ok({"share": share, "delay_seconds": delay})
+
+
 def webhook_log(state, request):
     with state.lock:
         return ok(list(state.webhooks))
@@ -381,6 +395,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/waha/webhook", set_webhook, ["POST"]),
     ("/_sandbox/waha/inbound", inbound, ["POST"]),
     ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),
+    ("/_sandbox/waha/talk-back", set_talk_back, ["POST"]),
     ("/_sandbox/openai/mode", set_mode, ["POST"]),
     ("/_sandbox/openai/requests", llm_requests, ["GET"]),
 ]]

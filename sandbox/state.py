@@ -99,12 +99,13 @@ class Shop:
 
 class State:
     def __init__(self, waha_api_key="sandbox-waha-key", webhook_url=None, webhook_hmac_key="",
-                 ack_delay=1.0):
+                 ack_delay=1.0, talk_back=0.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
         self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
         self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
-                             "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay}
+                             "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay,
+                             "talk_back": talk_back}
         self.reset()
 
     def reset(self):
@@ -130,6 +131,8 @@ class State:
             self.preview_delay = 2.0  # seconds a sendText with a link spends on its preview
             self.qr_served = 0
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []
+            self.talk_back_share, self.talk_back_delay = self.start_config["talk_back"], 5.0
+            self.talked_back, self.talk_back_rng, self.talk_back_turn = set(), random.Random("talk"), 0
 
     # --- Kaspi -------------------------------------------------------------------------
     def register_shop(self, token, orders=0, seed=1, name=None, now=None):

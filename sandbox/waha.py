@@ -13,7 +13,7 @@ import qrcode
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from . import data, webhooks
+from . import data, talk, webhooks
 
 PREFIX = "/waha"
 CHAT_ID = re.compile(r"^\d{5,20}@(c\.us|lid)$")
@@ -145,6 +145,7 @@ def send_text(state, request):
         # The message has left; only the answer is late (what a crash test needs).
         state.stopping.wait(delay)
     webhooks.acks_later(state, session, message, failure=ack_failure)
+    talk.maybe_reply_later(state, session, message)
     if fault == "drop":
         return _drop_connection(request)  # the message has left; the answer never comes
     return reply(_sent_body(session, message), 201)

@@ -134,7 +134,35 @@ def demo_shop():
     ) if count]
     if kept:
         say(f"kept from earlier runs: {', '.join(kept)}; `make demo-reset` starts from nothing")
+    for topic, text in DEMO_KNOWLEDGE.items():  # what the seller may answer from (admin: Knowledge entries)
+        shop.knowledge.get_or_create(topic=topic, defaults={"text": text})
     return shop
+
+
+DEMO_KNOWLEDGE = {
+    "returns": "Вернуть товар можно в течение 14 дней через приложение Kaspi, если сохранены вид и упаковка.",
+    "exchange": "Обменять размер или цвет можно через возврат в Kaspi и новый заказ.",
+    "hours": "Мы отвечаем в этом чате с 9:00 до 21:00 без выходных.",
+    "reviews": "Отзыв можно оставить в приложении Kaspi: Мои заказы, выберите заказ и нажмите Оставить отзыв.",
+}
+
+
+def print_conversations(seen: set, since):
+    """Customers' replies, our answers and handoffs, as they happen."""
+    from messaging.models import InboundMessage
+    from messaging.phones import mask
+    from seller.models import Answer, Handoff
+
+    events = [(m.received_at, f"m{m.pk}", f"<<< {mask(m.phone)} wrote: {m.body}")
+              for m in InboundMessage.objects.filter(received_at__gte=since)]
+    events += [(a.sent_at, f"a{a.pk}", f">>> answer to {mask(a.phone)} ({a.get_kind_display()}): {a.text}")
+               for a in Answer.objects.filter(sent_at__gte=since)]
+    events += [(h.opened_at, f"h{h.pk}", f"!!! handoff {h.pk} opened for {mask(h.phone)}: {h.get_reason_display()}"
+                " (admin: Seller > Handoffs)") for h in Handoff.objects.filter(opened_at__gte=since)]
+    for _, key, line in sorted(events):
+        if key not in seen:
+            seen.add(key)
+            print(line, flush=True)
 
 
 SHOWN = ("sent", "delivered", "read", "deferred", "blocked", "failed", "cancelled", "unknown", "dry_run")
@@ -237,10 +265,12 @@ def main():
         say(f"what WAHA sent: {SANDBOX}/_sandbox/waha/sent.html")
         say("waiting for messages (sent ones with their text; held, blocked and failed ones with why); "
             "Ctrl-C stops everything")
-        seen: set = set()
+        seen: set = set()  # outbox rows printed, per state
+        said: set = set()  # replies, answers and handoffs printed
         since = timezone.now()
         while True:
             print_messages(seen, since)
+            print_conversations(said, since)
             for process in children:
                 if process.poll() is not None:
                     say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")

@@ -21,6 +21,7 @@ from messaging.models import OutboundMessage, Trigger
 from . import golive, preview
 from .ops import story
 from .fallback import TEMPLATE_HELP, template_errors
+from .conversations import admin as conversations_admin  # noqa: F401  (the inbox, the knowledge base)
 from .models import MetricsPeriod
 
 

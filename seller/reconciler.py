@@ -20,6 +20,7 @@ from messaging import inbound, outbox
 from messaging.models import OutboundMessage
 
 from . import pipeline, sending
+from .conversations import delivery as conversation_delivery
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -33,6 +34,7 @@ def reconcile(now=None) -> dict:
     done["sending_to_unknown"] = expire_sending(now)
     done["unknown"] = resolve_unknown(now)
     done["replies"] = retry_replies(now)
+    done.update(conversations(now))
     if any(done.values()):
         log.info("reconciler: %s", done)
     return done
@@ -80,3 +82,8 @@ def retry_replies(now) -> int:
     """Replies the webhook stored but no task finished (a failed publish, WAHA down for long),
     by time, however many tries it takes; and opt-outs held against an @lid, asked for again."""
     return inbound.retry_unprocessed(older_than_seconds=60, now=now)
+
+
+def conversations(now) -> dict:
+    """Replies the seller has not handled yet, answers not sent yet (seller.conversations)."""
+    return {f"conversation_{name}": count for name, count in conversation_delivery.reconcile(now).items()}

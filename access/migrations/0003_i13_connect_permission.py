@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def refresh_roles(apps, schema_editor):
-    """The new permission (and the lid opt-outs' view) into the role groups."""
+    """The new permission, the lid opt-outs and the conversations' models into the role groups."""
     from django.contrib.auth.management import create_permissions
 
     from access import roles
@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('access', '0002_i13_roles'),
         ('messaging', '0005_i10_lid_optouts_webhook_counts'),
+        ('seller', '0003_i14_conversations'),
     ]
 
     operations = [

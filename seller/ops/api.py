@@ -13,6 +13,8 @@ from access.permissions import named
 from kaspi_sync.models import Order, Shop
 from messaging import outbox
 from messaging.models import Trigger
+from messaging.phones import mask
+from seller.models import Handoff
 
 from . import health, metrics
 
@@ -40,6 +42,11 @@ class TokensSerializer(serializers.Serializer):
     cost_usd = serializers.FloatField(help_text="At OPENAI_INPUT_PRICE_PER_1M / OPENAI_OUTPUT_PRICE_PER_1M")
 
 
+class RepairsSerializer(serializers.Serializer):
+    asked = serializers.IntegerField(help_text="Replies that broke a check, so the model was asked once more")
+    repaired = serializers.IntegerField(help_text="Of those, sent as the model rewrote them")
+
+
 class FiguresSerializer(serializers.Serializer):
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
@@ -55,6 +62,7 @@ class FiguresSerializer(serializers.Serializer):
     generated = serializers.IntegerField()
     fallback = serializers.IntegerField(help_text="Messages written from the fallback template")
     fallback_share = serializers.FloatField(allow_null=True)
+    repairs = RepairsSerializer()
     success_rate = serializers.FloatField(allow_null=True, help_text="sent / (sent + failed + unknown)")
     generation_latency_ms = LatencySerializer()
     tokens = TokensSerializer()
@@ -73,7 +81,26 @@ class DayFiguresSerializer(FiguresSerializer):
     date = serializers.DateField()
 
 
+class DurationSerializer(serializers.Serializer):
+    avg = serializers.IntegerField(allow_null=True)
+    max = serializers.IntegerField(allow_null=True)
+
+
+class ConversationsSerializer(serializers.Serializer):
+    replies = serializers.IntegerField(help_text="Customers' replies the seller handled")
+    by_outcome = serializers.DictField(child=serializers.IntegerField())
+    by_class = serializers.DictField(child=serializers.IntegerField())
+    answered_automatically = serializers.IntegerField()
+    handed_off = serializers.IntegerField(help_text="Handoffs opened")
+    handoffs_by_reason = serializers.DictField(child=serializers.IntegerField())
+    handoffs_open = serializers.IntegerField(help_text="Open now, whatever the period")
+    handoffs_closed = serializers.IntegerField()
+    first_answer_seconds = DurationSerializer(help_text="From the customer's reply to our first message back")
+    handoff_close_seconds = DurationSerializer(help_text="From a handoff's opening to its close")
+
+
 class MetricsSerializer(FiguresSerializer):
+    conversations = ConversationsSerializer()
     since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
     start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
     end = serializers.DateTimeField(source="to")
@@ -156,6 +183,43 @@ class TriggerDeliveredView(APIView):
         result = {"created": bool(created), "order_id": order.pk, "order_code": order.code, "shop_id": order.shop_id,
                   "outbox_id": message.pk, "status": message.status, "reason": message.reason}
         return Response(TriggerResultSerializer(result).data, status=201 if created else 200)
+
+
+class HandoffsQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Handoff.Status.choices, required=False)
+    shop = serializers.IntegerField(required=False, min_value=1, help_text="Only this shop")
+
+
+class HandoffSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    shop_id = serializers.IntegerField()
+    shop_name = serializers.CharField(source="shop.name")
+    order_id = serializers.IntegerField(allow_null=True)
+    order_code = serializers.CharField(source="order.code", allow_null=True, default=None)
+    customer_phone = serializers.SerializerMethodField(help_text="Masked: the last two digits")
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_customer_phone(self, handoff) -> str:
+        return mask(handoff.phone)
+
+
+class HandoffsView(APIView):
+    @extend_schema(parameters=[HandoffsQuery], responses={200: HandoffSerializer(many=True), 400: OpenApiTypes.OBJECT,
+                                                          404: ErrorSerializer})
+    def get(self, request):
+        query = HandoffsQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        handoffs = Handoff.objects.select_related("shop", "order").order_by("-opened_at")
+        if "status" in query.validated_data:
+            handoffs = handoffs.filter(status=query.validated_data["status"])
+        if shop := query.validated_data.get("shop"):
+            if not Shop.objects.filter(pk=shop).exists():
+                raise NotFound(f"no shop {shop}")
+            handoffs = handoffs.filter(shop_id=shop)
+        return Response(HandoffSerializer(handoffs[:500], many=True).data)
 
 
 class CheckSerializer(serializers.Serializer):

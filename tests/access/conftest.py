@@ -12,6 +12,7 @@ from access import roles
 from access.models import AuditEntry, ShopAccess
 from kaspi_sync.models import Order, OrderEntry, Product, Shop
 from messaging.models import InboundMessage, MessageEvent, OptOut, OutboundMessage, SessionPause
+from seller.models import Handoff, KnowledgeEntry
 
 # What of shop B must never show to a merchant of shop A.
 B_MARKERS = ("Bravo Bazaar", "777000111", "9998877", "Bravo Kettle", "bravo-session", "Бравожан")
@@ -35,6 +36,8 @@ def fill_shop(name: str, code: str, phone: str, product: str, session: str, cust
                                   session=session, in_reply_to=failed)
     SessionPause.objects.create(session=session, paused_until=timezone.now() + timezone.timedelta(hours=3))
     AuditEntry.objects.create(actor="someone", action="shop.change", shop=shop, target=name)
+    Handoff.objects.create(shop=shop, order=order, phone=phone, session=session, reason="complaint")
+    KnowledgeEntry.objects.create(shop=shop, topic="delivery", text=f"{product}: доставка за 2 дня")
     return shop
 
 

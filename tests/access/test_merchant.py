@@ -56,7 +56,9 @@ def test_every_object_of_shop_b_is_a_404_and_every_object_of_shop_a_opens(shops,
     from access.models import AuditEntry
     from kaspi_sync.models import Product
     from messaging.models import InboundMessage, OptOut, SessionPause
-    objects += [(Product, "shop"), (OptOut, "shop"), (InboundMessage, "in_reply_to__shop"), (AuditEntry, "shop")]
+    from seller.models import Handoff, KnowledgeEntry
+    objects += [(Product, "shop"), (OptOut, "shop"), (InboundMessage, "in_reply_to__shop"), (AuditEntry, "shop"),
+                (Handoff, "shop"), (KnowledgeEntry, "shop")]
     for model, path in objects:
         opts = model._meta
         for shop, expected in ((a, 200), (b, 404)):

@@ -141,7 +141,8 @@ class TestReplies:
         reply = wait_until(lambda: InboundMessage.objects.filter(processed_at__isnull=False).first(), what="the reply")
         assert (reply.in_reply_to_id, reply.is_opt_out, reply.body) == (message.pk, False, "Спасибо, всё пришло!")
         assert OutboundMessage.objects.get(pk=message.pk).replied_at is not None
-        assert not OptOut.objects.exists() and len(sandbox.sent(CHAT)) == 1
+        texts = [m["text"] for m in sandbox.sent(CHAT)]  # the seller may thank them back; no opt-out confirmation
+        assert not OptOut.objects.exists() and texts[0] == "Спасибо за заказ!" and not any("СТАРТ" in t for t in texts)
 
     def test_the_opt_out_confirmation_names_the_shop_and_says_how_to_undo_it(self, sandbox, webhooks_to_app,
                                                                             celery_worker, make_message):
