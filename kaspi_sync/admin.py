@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import Order, OrderEntry, Product, Shop
 from .tasks import sync_shop
@@ -61,16 +63,38 @@ class OrderEntryInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class AttributedFilter(admin.SimpleListFilter):
+    title = "credited to a message"
+    parameter_name = "attributed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(attributed_to__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "created_at_kaspi", "delivered_at"]
-    list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
+                    "created_at_kaspi", "delivered_at", "credited_to"]
+    list_filter = ["state", "shop", "kaspi_state", "delivery_mode", AttributedFilter]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
-    list_select_related = ["shop"]
+    list_select_related = ["shop", "attributed_to"]
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="Credited to", ordering="attributed_to")
+    def credited_to(self, order):
+        """The message this order is attributed to (within SELLER_ATTRIBUTION_DAYS after it)."""
+        message = order.attributed_to
+        if message is None:
+            return "—"
+        url = reverse("admin:messaging_outboundmessage_change", args=[message.pk])
+        return format_html('<a href="{}">{} #{}</a>', url, message.get_trigger_display(), message.pk)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

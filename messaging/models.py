@@ -16,6 +16,7 @@ class OutboundMessage(models.Model):
         BLOCKED = "blocked"
         APPROVED = "approved", "approved (place reserved)"
         GENERATED = "generated"
+        REVIEW = "review", "waiting for an operator's review"
         SENDING = "sending"
         SENT = "sent"
         DELIVERED = "delivered"
@@ -41,6 +42,7 @@ class OutboundMessage(models.Model):
     text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     fallback_reason = models.CharField(max_length=200, blank=True)
+    variant = models.CharField(max_length=50, blank=True, help_text="The trigger's variant it was written with")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     generation_ms = models.PositiveIntegerField(null=True, blank=True)

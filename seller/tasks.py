@@ -6,7 +6,7 @@ from django.db import transaction
 
 from messaging.models import OutboundMessage
 
-from . import eligibility, pipeline, reconciler, sending
+from . import attribution, eligibility, pipeline, reconciler, sending
 
 Status = OutboundMessage.Status
 
@@ -59,3 +59,9 @@ def send_whatsapp_old_name(message_id: int):
 @shared_task(name="messaging.start_pipelines")
 def start_pipelines_old_name(message_ids: list[int]):
     pipeline.start(message_ids)
+
+
+@shared_task(name="seller.attribute_orders")
+def attribute_orders():
+    """Every two minutes (beat): new orders credited to the message before them."""
+    return attribution.attribute_orders()

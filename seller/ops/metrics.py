@@ -21,6 +21,8 @@ from messaging.models import MessageEvent, OutboundMessage
 
 from seller.models import MetricsPeriod
 
+from . import sales
+
 Status = OutboundMessage.Status
 
 # Each outcome and the statuses whose event counts it: a read message was delivered too.
@@ -190,22 +192,30 @@ def summary(win: Window) -> dict:
     total["generation_latency_ms"]["p95"] = p95_latency(win)
 
     by_shop = collect(win, "shop")
-    names = dict(Shop.objects.filter(pk__in=[pk for pk in by_shop if pk]).values_list("pk", "name"))
+    sold = sales.report(win)
+    names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
+                 .values_list("pk", "name"))
     by_trigger = collect(win, "trigger")
     by_day = collect(win, "day")
     zero = figures({}, {}, {}, {})
-    if by_day or win.start:
-        first = win.start.astimezone(local_zone()).date() if win.start else min(by_day)
+    if by_day or sold["by_day"] or win.start:
+        first = win.start.astimezone(local_zone()).date() if win.start else min(set(by_day) | set(sold["by_day"]))
         last = win.end.astimezone(local_zone()).date()
         by_day = {day: by_day.get(day, zero) for day in days_between(first, last)}
 
+    no_sales = sales.effect(sales.EMPTY, sales.EMPTY) | {"attribution": sales.attribution_figures(None)}
+    no_day = sales.attribution_figures(None)
     return {
         "since": win.since,
         "from": win.start,
         "to": win.end,
         "shop": win.shop_id,
         **total,
-        "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop[pk]} for pk in sorted(by_shop)],
-        "by_trigger": [{"trigger": trigger, **by_trigger[trigger]} for trigger in sorted(by_trigger)],
-        "by_day": [{"date": day, **by_day[day]} for day in sorted(by_day)],
+        **sold["total"],
+        "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop.get(pk, zero),
+                     **sold["by_shop"].get(pk, no_sales)} for pk in sorted(set(by_shop) | set(sold["by_shop"]))],
+        "by_trigger": [{"trigger": trigger, **by_trigger.get(trigger, zero), **sold["by_trigger"].get(trigger, no_sales)}
+                       for trigger in sorted(set(by_trigger) | set(sold["by_trigger"]))],
+        "by_variant": sold["by_variant"],
+        "by_day": [{"date": day, **by_day[day], "attribution": sold["by_day"].get(day, no_day)} for day in sorted(by_day)],
     }
