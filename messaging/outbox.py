@@ -21,7 +21,8 @@ Status = OutboundMessage.Status
 GRAPH = {
     Status.PENDING: (Status.APPROVED, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED),
     Status.DEFERRED: (Status.PENDING, Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
-    Status.APPROVED: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
+    Status.APPROVED: (Status.GENERATED, Status.REVIEW, Status.BLOCKED, Status.CANCELLED),
+    Status.REVIEW: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),  # an operator approves or rejects
     Status.GENERATED: (Status.SENDING, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED, Status.FAILED),
     Status.SENDING: (Status.SENT, Status.UNKNOWN, Status.FAILED, Status.GENERATED, Status.DEFERRED),
     Status.UNKNOWN: (Status.SENT, Status.GENERATED, Status.DELIVERED, Status.READ, Status.FAILED),
@@ -32,7 +33,7 @@ GRAPH = {
     Status.BLOCKED: (),
     Status.CANCELLED: (),
 }
-WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED)
+WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED, Status.REVIEW)
 PIPELINE_TASK = "seller.start_pipelines"  # by name: messaging never imports the seller
 # A row that ends here never reached the customer: its place under the caps is given back.
 GIVING_UP = (Status.BLOCKED, Status.CANCELLED, Status.FAILED)

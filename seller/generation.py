@@ -5,14 +5,14 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as DeadlinePassed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import openai
 from django.conf import settings
 
 from messaging.models import Trigger
 
-from . import fallback, guardrails, prompts
+from . import fallback, guardrails, prompts, variants
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class Written:
     completion_tokens: int | None = None
     generation_ms: int | None = None
     rejected_reply: str = ""  # what the model said, when it was not sent (shown in the preview)
+    variant: str = ""  # the trigger's variant it was written with (`seller.variants`)
 
 
 def client() -> openai.OpenAI:
@@ -46,9 +47,9 @@ def cached_client(api_key, base_url, timeout, max_retries) -> openai.OpenAI:
 CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="openai")
 
 
-def ask_model(data: dict, voice: str):
+def ask_model(data: dict, voice: str, goal: str = ""):
     call = CALLS.submit(client().chat.completions.create, model=settings.OPENAI_MODEL,
-                        messages=prompts.chat_messages(data, voice), temperature=0.7, max_tokens=300)
+                        messages=prompts.chat_messages(data, voice, goal), temperature=0.7, max_tokens=300)
     try:
         return call.result(timeout=settings.GENERATION_DEADLINE_SECONDS)
     except DeadlinePassed:
@@ -58,9 +59,18 @@ def ask_model(data: dict, voice: str):
 
 def write(message) -> Written:
     """The text for an outbox row (saved or not: the preview uses an unsaved one)."""
+    variant = variants.choose(message.shop, message.trigger, message.phone)
     data = prompts.order_data(message)
-    fallback_text = fallback.render(fallback.template_for(message.shop, message.trigger), data)
+    if variant and not variant.suggest_product:
+        data["recommendations"] = []
+    template = variants.fallback_template(variant, message.trigger) or fallback.template_for(message.shop, message.trigger)
+    fallback_text = fallback.render(template, data)
+    voice, goal = (variant.voice.strip() if variant else "") or message.shop.voice, variant.goal.strip() if variant else ""
+    written = write_with(message, data, fallback_text, voice, goal)
+    return replace(written, variant=variant.name) if variant else written
 
+
+def write_with(message, data: dict, fallback_text: str, voice: str, goal: str) -> Written:
     def use_fallback(reason: str, **measured) -> Written:
         return Written(fallback_text, "fallback", reason[:200], **measured)
 
@@ -68,7 +78,7 @@ def write(message) -> Written:
         return use_fallback("no_api_key")
     started = time.monotonic()
     try:
-        reply = ask_model(data, message.shop.voice)
+        reply = ask_model(data, voice, goal)
     except openai.APITimeoutError:
         log.warning("outbox %s: the model timed out, fallback used", message.pk)
         return use_fallback("timeout", generation_ms=elapsed_ms(started))

@@ -103,3 +103,25 @@ def test_a_variant_is_compared_with_its_triggers_holdout(api, shop, now):
     assert variants["warm"]["holdout"]["customers"] == variants["short"]["holdout"]["customers"] == 1
     assert variants["short"]["lift"]["absolute"] == 0.0
     assert variants["warm"]["reply_rate_ci95"][0] == 0.0
+
+
+def test_prometheus_counts_the_groups_and_the_attributed_orders(api, shop, now):
+    from seller.attribution import attribute_orders
+    from tests.ops.test_prometheus import scrape
+
+    sent(shop, "+77020000001", now - timedelta(days=3))
+    sent(shop, "+77020000002", now - timedelta(days=3))
+    order(shop, "+77020000001", now - timedelta(days=1), total=15_000)
+    held_out(shop, "+77030000001", now - timedelta(days=3))
+    attribute_orders(now)
+
+    metrics = scrape(api)
+
+    def value(name, **labels):
+        return metrics[(name, frozenset({"shop": str(shop.pk), **labels}.items()))]
+
+    assert value("aiseller_attributed_orders", trigger="POST_PURCHASE") == 1
+    assert value("aiseller_attributed_revenue_tenge", trigger="POST_PURCHASE") == 15_000
+    assert value("aiseller_lift_customers", group="messaged", bought_again="yes") == 1
+    assert value("aiseller_lift_customers", group="messaged", bought_again="no") == 1
+    assert value("aiseller_lift_customers", group="holdout", bought_again="no") == 1
