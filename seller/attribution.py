@@ -36,10 +36,12 @@ def counted_orders():
     return Order.objects.exclude(state__in=NOT_COUNTED)
 
 
-def attribute_orders(now=None) -> int:
-    """Credit the orders of the last window that have no message yet; returns how many were
-    credited. One UPDATE with a correlated subquery, safe to run twice or in parallel."""
+def attribute_orders(now=None, since=None) -> int:
+    """Credit the orders of the last window (or since `since`: a backfill) that have no message
+    yet; returns how many were credited. One UPDATE with a correlated subquery, safe to run twice
+    or in parallel."""
     now = now or timezone.now()
+    since = since or now - window()
     last_message = (
         reached_messages()
         .filter(shop_id=OuterRef("shop_id"), phone=OuterRef("customer_phone"),
@@ -48,6 +50,6 @@ def attribute_orders(now=None) -> int:
         .order_by("-reached_at", "-pk")
         .values("pk")[:1]
     )
-    credited = Order.objects.filter(attributed_to__isnull=True, created_at_kaspi__gte=now - window(),
+    credited = Order.objects.filter(attributed_to__isnull=True, created_at_kaspi__gte=since,
                                     created_at_kaspi__lte=now).exclude(customer_phone="").filter(Exists(last_message))
     return credited.update(attributed_to=Subquery(last_message))

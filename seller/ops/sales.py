@@ -9,11 +9,15 @@
   less time to buy; that is the same for both groups, so it lowers both rates alike.
 """
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
+
+from kaspi_sync.models import Order
 
 from messaging.models import OutboundMessage
 
@@ -24,51 +28,62 @@ Status = OutboundMessage.Status
 ARMS = ("messaged", "holdout")
 
 
-def arm_rows(arm: str):
-    """The arm's outbox rows, each with `exposed_at`: when the customer got it, or would have."""
-    if arm == "messaged":
-        return attribution.reached_messages().annotate(exposed_at=F("reached_at"))
-    # A blocked row never moves again: its last update is the moment it was held out.
-    return OutboundMessage.objects.filter(status=Status.BLOCKED, reason="holdout").annotate(exposed_at=F("updated_at"))
-
-
-def in_period(rows, win):
-    rows = rows.filter(exposed_at__lte=win.end)
-    if win.start:
-        rows = rows.filter(exposed_at__gte=win.start)
-    if win.shop_id:
-        rows = rows.filter(shop_id=win.shop_id)
-    return rows
-
-
-def first_exposures(arm: str, win, keys: tuple):
-    """One row per customer (and per `keys`, e.g. trigger): their first in the period."""
-    earlier = in_period(arm_rows(arm), win).filter(
-        Q(exposed_at__lt=OuterRef("exposed_at")) | Q(exposed_at=OuterRef("exposed_at"), pk__lt=OuterRef("pk")),
-        shop_id=OuterRef("shop_id"), phone=OuterRef("phone"), **{key: OuterRef(key) for key in keys},
-    )
-    return in_period(arm_rows(arm), win).filter(~Exists(earlier))
-
-
-def with_outcome(rows):
-    """Each customer's revenue from orders in the window after their exposure (null: none)."""
-    window_end = ExpressionWrapper(OuterRef("exposed_at") + attribution.window(), output_field=DateTimeField())
-    later = attribution.counted_orders().filter(
-        shop_id=OuterRef("shop_id"), customer_phone=OuterRef("phone"),
-        created_at_kaspi__gt=OuterRef("exposed_at"), created_at_kaspi__lte=window_end,
-    )
-    total = later.order_by().values("shop_id").annotate(total=Sum("total_price")).values("total")[:1]
-    return rows.annotate(revenue=Subquery(total))
+# Each arm's outbox rows and the moment the customer was reached (or would have been): delivered,
+# or sent when no ack came; a held-out row never moves again, so its last update is that moment.
+ARM_SQL = {
+    "messaged": ("m.status IN ('sent', 'delivered', 'read') AND m.sent_at IS NOT NULL",
+                 "COALESCE(m.delivered_at, m.sent_at)"),
+    "holdout": ("m.status = 'blocked' AND m.reason = 'holdout'", "m.updated_at"),
+}
+KEY_COLUMNS = {"shop_id": "shop_id", "trigger": "trigger", "variant": "variant"}
 
 
 def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
-    """{group values: Group} for one arm."""
-    rows = with_outcome(first_exposures(arm, win, keys)).order_by().values(*by)
-    result = {}
-    for row in rows.annotate(customers=Count("pk"), buyers=Count("revenue"), revenue_total=Sum("revenue")):
-        key = tuple(row[name] for name in by)
-        result[key] = Group(row["customers"], row["buyers"], float(row["revenue_total"] or 0))
-    return result
+    """{values of `by`: Group} for one arm: each customer (per `keys` too, e.g. the trigger) once,
+    from the first time they were reached in the period, with the orders they placed within the
+    window after it. One query: the first moments, then a join on the customer's orders."""
+    where, exposed = ARM_SQL[arm]
+    params = []
+    if win.start:
+        where += f" AND {exposed} >= %s"
+        params.append(win.start)
+    where += f" AND {exposed} <= %s"
+    params.append(win.end)
+    if win.shop_id:
+        where += " AND m.shop_id = %s"
+        params.append(win.shop_id)
+    per = ", ".join(KEY_COLUMNS[key] for key in ("shop_id", *keys))
+    per_f = ", ".join(f"f.{KEY_COLUMNS[key]}" for key in ("shop_id", *keys))
+    grouped = ", ".join(KEY_COLUMNS[key] for key in by)
+    sql = f"""
+        WITH reached AS (
+            SELECT m.shop_id, m.phone, m.trigger, m.variant, {exposed} AS at
+            FROM {OutboundMessage._meta.db_table} m WHERE {where}
+        ), first AS (
+            SELECT {per}, phone, MIN(at) AS at FROM reached GROUP BY {per}, phone
+        ), outcome AS (
+            SELECT {per_f}, f.phone, COUNT(o.id) AS orders, SUM(o.total_price) AS revenue
+            FROM first f LEFT JOIN {Order._meta.db_table} o
+              ON o.shop_id = f.shop_id AND o.customer_phone = f.phone AND o.created_at_kaspi > f.at
+             AND o.created_at_kaspi <= {plus_seconds("f.at")} AND o.state NOT IN (%s, %s)
+            GROUP BY {per_f}, f.phone, f.at
+        )
+        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue)
+        FROM outcome GROUP BY {grouped}"""
+    params += [attribution.window().total_seconds(), *attribution.NOT_COUNTED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
+                             for p in params])
+        rows = cursor.fetchall()
+    n = len(by)
+    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+
+
+def plus_seconds(column: str) -> str:
+    """`column` + %s seconds, in this database's words (PostgreSQL; SQLite for a local try)."""
+    if connection.vendor == "sqlite":
+        return f"datetime({column}, '+' || %s || ' seconds')"
+    return f"{column} + %s * INTERVAL '1 second'"
 
 
 def effect(messaged: Group, held_out: Group) -> dict:
