@@ -189,19 +189,21 @@ def days_between(first: date, last: date) -> list[date]:
 
 
 @contextmanager
-def without_jit():
-    """PostgreSQL's JIT compiles each of these aggregate queries anew, which costs more than it
-    saves here (bench/metrics.py: the outbox figures took 2.4 s with it, 0.8 s without)."""
+def for_aggregates():
+    """PostgreSQL settings for these few large aggregates, for this transaction only: no JIT (it
+    compiles each query anew, which cost more than it saved: bench/metrics.py) and the memory to
+    group a year of customers without spilling to disk."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 
 def summary(win: Window) -> dict:
     """Everything `GET /ai-seller/metrics` and the dashboard show."""
-    with without_jit():
+    with for_aggregates():
         return count_all(win)
 
 

@@ -42,6 +42,14 @@ def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
     """{values of `by`: Group} for one arm: each customer (per `keys` too, e.g. the trigger) once,
     from the first time they were reached in the period, with the orders they placed within the
     window after it. One query: the first moments, then a join on the customer's orders."""
+    with connection.cursor() as cursor:
+        cursor.execute(*groups_query(arm, win, keys, by))
+        rows = cursor.fetchall()
+    n = len(by)
+    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+
+
+def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
     where, exposed = ARM_SQL[arm]
     params = []
     if win.start:
@@ -66,17 +74,12 @@ def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
             FROM first f LEFT JOIN {Order._meta.db_table} o
               ON o.shop_id = f.shop_id AND o.customer_phone = f.phone AND o.created_at_kaspi > f.at
              AND o.created_at_kaspi <= {plus_seconds("f.at")} AND o.state NOT IN (%s, %s)
-            GROUP BY {per_f}, f.phone, f.at
+            GROUP BY {per_f}, f.phone
         )
         SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue)
         FROM outcome GROUP BY {grouped}"""
     params += [attribution.window().total_seconds(), *attribution.NOT_COUNTED]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
-                             for p in params])
-        rows = cursor.fetchall()
-    n = len(by)
-    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+    return sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
 
 
 def plus_seconds(column: str) -> str:
