@@ -62,9 +62,9 @@
       labels: groups.length ? groups.map((g) => g.name + (g.lift.enough_data ? "" : " (not enough data yet)")) : ["no holdout yet"],
       datasets: [
         { label: "95 % interval", data: groups.map((g) => [points(g.lift.ci95[0]), points(g.lift.ci95[1])]),
-          backgroundColor: groups.map((g) => (g.lift.enough_data ? "#90caf9" : "#e0e0e0")), grouped: false },
+          backgroundColor: groups.map((g) => (g.lift.enough_data ? "#90caf9" : "#e0e0e0")), grouped: false, order: 1 },
         { label: "lift", type: "line", showLine: false, data: groups.map((g) => points(g.lift.absolute)),
-          borderColor: "#0d47a1", backgroundColor: "#0d47a1", pointRadius: 6 },
+          borderColor: "#0d47a1", backgroundColor: "#0d47a1", pointRadius: 6, order: 0 },
       ],
     },
     options: { ...base, indexAxis: "x", scales: { y: { title: { display: true, text: "points" } } } },
