@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/link_preview.py
 	$(PY) bench/classifier.py
 	$(PY) bench/recommendations.py
+	$(PY) bench/metrics.py
 
 # The seller's voice on the project's corpora of model replies (bench/corpora); any corpus:
 # .venv/bin/python bench/voice.py --corpus FILE.jsonl

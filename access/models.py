@@ -18,6 +18,7 @@ class Capability(models.Model):
             ("view_phones", "Sees customers' phone numbers in full"),
             ("retry_message", "Retries failed outbox messages (they may be sent)"),
             ("cancel_message", "Cancels outbox messages not sent yet"),
+            ("review_message", "Approves (they are sent) or rejects messages in review"),
             ("preview_message", "Previews messages (asks the model; nothing is sent)"),
             ("sync_shop", "Starts a shop's Kaspi sync now"),
             ("change_shop_token", "Sets a shop's Kaspi token"),

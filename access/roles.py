@@ -8,7 +8,7 @@ OWNER, OPERATOR, VIEWER, METRICS, INSTALLATION_STAFF = "Owner", "Operator", "Vie
 READABLE = {
     "kaspi_sync": ["shop", "order", "orderentry", "product"],
     "messaging": ["outboundmessage", "messageevent", "optout", "inboundmessage", "sessionpause", "lidoptout"],
-    "seller": ["metricsperiod", "handoff", "answer", "handledreply", "knowledgeentry"],
+    "seller": ["metricsperiod", "handoff", "answer", "handledreply", "knowledgeentry", "variant"],
 }
 
 READ = ["access.view_metrics", "access.view_status", "access.view_sales"]
@@ -16,7 +16,7 @@ READ = ["access.view_metrics", "access.view_status", "access.view_sales"]
 ROLES = {
     OWNER: "*",  # every permission there is
     OPERATOR: READ + [
-        "access.view_phones", "access.retry_message", "access.cancel_message", "access.preview_message",
+        "access.view_phones", "access.retry_message", "access.cancel_message", "access.review_message", "access.preview_message",
         "access.sync_shop", "access.resume_session", "access.connect_session", "access.import_optouts", "access.export_optouts",
         "access.trigger_delivered", "access.view_auditentry",
         "kaspi_sync.change_shop",  # voice, triggers, templates, policy; not the token

@@ -5,14 +5,14 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as DeadlinePassed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import openai
 from django.conf import settings
 
 from messaging.models import Trigger
 
-from . import fallback, guardrails, prompts
+from . import fallback, guardrails, prompts, variants
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class Written:
     first_reply: str = ""  # the first reply, when it broke a check and a repair was asked for
     repair_reason: str = ""  # what it broke, e.g. "number:14,too_long:612"
     second_reply: str = ""  # the reply to the repair request
+    variant: str = ""  # the trigger's variant it was written with (`seller.variants`)
 
 
 def client() -> openai.OpenAI:
@@ -49,11 +50,12 @@ def cached_client(api_key, base_url, timeout, max_retries) -> openai.OpenAI:
 CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="openai")
 
 
-def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float | None = None):
-    """The model's reply; `repair` adds the rejected reply and what to fix; waits at most
-    `deadline` seconds (GENERATION_DEADLINE_SECONDS by default)."""
+def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float | None = None, goal: str = ""):
+    """The model's reply; `repair` adds the rejected reply and what to fix; `goal` a variant's own;
+    waits at most `deadline` seconds (GENERATION_DEADLINE_SECONDS by default)."""
     call = CALLS.submit(client().chat.completions.create, model=settings.OPENAI_MODEL,
-                        messages=prompts.chat_messages(data, voice) + list(repair), temperature=0.7, max_tokens=300)
+                        messages=prompts.chat_messages(data, voice, goal) + list(repair), temperature=0.7,
+                        max_tokens=300)
     try:
         return call.result(timeout=settings.GENERATION_DEADLINE_SECONDS if deadline is None else deadline)
     except DeadlinePassed:
@@ -62,11 +64,20 @@ def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float |
 
 
 def write(message) -> Written:
-    """The text for an outbox row (saved or not: the preview uses an unsaved one)."""
+    """The text for an outbox row (saved or not: the preview uses an unsaved one), in the
+    customer's variant of the trigger when the shop runs variants."""
+    variant = variants.choose(message.shop, message.trigger, message.phone)
     data = prompts.order_data(message)
-    voice = message.shop.voice
-    fallback_text = fallback.render(fallback.template_for(message.shop, message.trigger), data)
+    if variant and not variant.suggest_product:
+        data["recommendations"] = []
+    template = variants.fallback_template(variant, message.trigger) or fallback.template_for(message.shop, message.trigger)
+    fallback_text = fallback.render(template, data)
+    voice, goal = (variant.voice.strip() if variant else "") or message.shop.voice, variant.goal.strip() if variant else ""
+    written = write_with(message, data, fallback_text, voice, goal)
+    return replace(written, variant=variant.name) if variant else written
 
+
+def write_with(message, data: dict, fallback_text: str, voice: str, goal: str) -> Written:
     def use_fallback(reason: str, **measured) -> Written:
         return Written(fallback_text, "fallback", reason[:200], **measured)
 
@@ -75,7 +86,7 @@ def write(message) -> Written:
     started = time.monotonic()
     measured = {"generation_ms": None, "prompt_tokens": None, "completion_tokens": None}
     try:
-        text, failure = reply_text(ask_model(data, voice), data, measured)
+        text, failure = reply_text(ask_model(data, voice, goal=goal), data, measured)
     except openai.OpenAIError as exc:
         return use_fallback(error_reason(message, exc), generation_ms=elapsed_ms(started))
     measured["generation_ms"] = elapsed_ms(started)
@@ -91,7 +102,7 @@ def write(message) -> Written:
     left = max(settings.GENERATION_DEADLINE_SECONDS - (time.monotonic() - started), 0.1)
     try:
         asked = prompts.repair_messages(text, found, data["language"])
-        second, failure = reply_text(ask_model(data, voice, asked, deadline=left), data, measured)
+        second, failure = reply_text(ask_model(data, voice, asked, deadline=left, goal=goal), data, measured)
     except openai.OpenAIError:
         measured["generation_ms"] = elapsed_ms(started)
         return Written(fallback_text, "fallback", "guardrail:" + ",".join(guardrails.problems(text, data, voice)),

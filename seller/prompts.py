@@ -128,12 +128,13 @@ def item(name: str, category: str, **more) -> dict:
     return described | more
 
 
-def chat_messages(data: dict, voice: str) -> list[dict]:
+def chat_messages(data: dict, voice: str, goal: str = "") -> list[dict]:
+    """`goal`: a variant's own (the merchant's words, trusted like the voice); empty: the trigger's."""
     system = SYSTEM.format(
         shop=data["shop_name"],
         language=LANGUAGES[data["language"]],
         max_chars=MAX_CHARS,
-        goal=spec(data["trigger"]).goal_for(data),
+        goal=goal[:1000] or spec(data["trigger"]).goal_for(data),
         voice=voice.strip()[:1000] or "friendly and brief",  # the merchant's own words: trusted
     )
     user = "<data>\n" + json.dumps(data, ensure_ascii=False) + "\n</data>\nWrite the message."

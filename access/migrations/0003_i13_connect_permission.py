@@ -22,12 +22,13 @@ class Migration(migrations.Migration):
         ('access', '0002_i13_roles'),
         ('messaging', '0005_i10_lid_optouts_webhook_counts'),
         ('seller', '0003_i14_conversations'),
+        ('seller', '0003_i16_variants'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
             name='capability',
-            options={'default_permissions': (), 'managed': False, 'permissions': [('every_shop', 'Sees and acts on every shop (staff of the installation)'), ('view_phones', "Sees customers' phone numbers in full"), ('retry_message', 'Retries failed outbox messages (they may be sent)'), ('cancel_message', 'Cancels outbox messages not sent yet'), ('preview_message', 'Previews messages (asks the model; nothing is sent)'), ('sync_shop', "Starts a shop's Kaspi sync now"), ('change_shop_token', "Sets a shop's Kaspi token"), ('resume_session', 'Resumes a paused WhatsApp session'), ('connect_session', 'Connects a WhatsApp session (its QR code), stops it, logs it out, tests it'), ('import_optouts', 'Imports opt-outs from CSV'), ('export_optouts', 'Exports opt-outs (phones in full) to CSV'), ('trigger_delivered', 'Fires ORDER_DELIVERED by hand (POST /ai-seller/trigger-delivered)'), ('view_metrics', 'Reads the figures (GET /ai-seller/metrics, /metrics, the dashboard)'), ('reset_metrics', 'Starts a new counting period'), ('view_status', 'Reads the system status (GET /ai-seller/status)'), ('view_sales', "Reads a shop's orders and sales (GET /kaspi/get_sells_info)")]},
+            options={'default_permissions': (), 'managed': False, 'permissions': [('every_shop', 'Sees and acts on every shop (staff of the installation)'), ('view_phones', "Sees customers' phone numbers in full"), ('retry_message', 'Retries failed outbox messages (they may be sent)'), ('cancel_message', 'Cancels outbox messages not sent yet'), ('review_message', 'Approves (they are sent) or rejects messages in review'), ('preview_message', 'Previews messages (asks the model; nothing is sent)'), ('sync_shop', "Starts a shop's Kaspi sync now"), ('change_shop_token', "Sets a shop's Kaspi token"), ('resume_session', 'Resumes a paused WhatsApp session'), ('connect_session', 'Connects a WhatsApp session (its QR code), stops it, logs it out, tests it'), ('import_optouts', 'Imports opt-outs from CSV'), ('export_optouts', 'Exports opt-outs (phones in full) to CSV'), ('trigger_delivered', 'Fires ORDER_DELIVERED by hand (POST /ai-seller/trigger-delivered)'), ('view_metrics', 'Reads the figures (GET /ai-seller/metrics, /metrics, the dashboard)'), ('reset_metrics', 'Starts a new counting period'), ('view_status', 'Reads the system status (GET /ai-seller/status)'), ('view_sales', "Reads a shop's orders and sales (GET /kaspi/get_sells_info)")]},
         ),
         migrations.RunPython(refresh_roles, migrations.RunPython.noop),
     ]

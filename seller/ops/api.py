@@ -68,17 +68,54 @@ class FiguresSerializer(serializers.Serializer):
     tokens = TokensSerializer()
 
 
-class ShopFiguresSerializer(FiguresSerializer):
+class AttributionSerializer(serializers.Serializer):
+    window_days = serializers.FloatField(help_text="SELLER_ATTRIBUTION_DAYS")
+    orders = serializers.IntegerField(help_text="Orders placed within the window after a delivered message")
+    revenue = serializers.FloatField(help_text="Their total, in tenge (cancelled and returned orders excluded)")
+
+
+class CustomersSerializer(serializers.Serializer):
+    customers = serializers.IntegerField()
+    repeat_rate = serializers.FloatField(allow_null=True, help_text="Share who bought again within the window")
+    revenue_per_customer = serializers.FloatField(allow_null=True, help_text="Their orders in the window / customers")
+
+
+class LiftSerializer(serializers.Serializer):
+    absolute = serializers.FloatField(allow_null=True, help_text="Repeat rate messaged - held out")
+    relative = serializers.FloatField(allow_null=True, help_text="absolute / the held-out repeat rate")
+    ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2,
+                                 help_text="[low, high] of `absolute` (Newcombe's hybrid score interval)")
+    enough_data = serializers.BooleanField(help_text="False: not enough data yet (the interval is too wide)")
+
+
+class SalesSerializer(serializers.Serializer):
+    attribution = AttributionSerializer()
+    messaged = CustomersSerializer()
+    holdout = CustomersSerializer()
+    lift = LiftSerializer()
+
+
+class VariantFiguresSerializer(SalesSerializer):
+    trigger = serializers.CharField()
+    variant = serializers.CharField()
+    sent = serializers.IntegerField()
+    replied = serializers.IntegerField()
+    reply_rate = serializers.FloatField(allow_null=True)
+    reply_rate_ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+
+
+class ShopFiguresSerializer(FiguresSerializer, SalesSerializer):
     shop_id = serializers.IntegerField()
     shop_name = serializers.CharField()
 
 
-class TriggerFiguresSerializer(FiguresSerializer):
+class TriggerFiguresSerializer(FiguresSerializer, SalesSerializer):
     trigger = serializers.CharField()
 
 
 class DayFiguresSerializer(FiguresSerializer):
     date = serializers.DateField()
+    attribution = AttributionSerializer()
 
 
 class DurationSerializer(serializers.Serializer):
@@ -99,7 +136,7 @@ class ConversationsSerializer(serializers.Serializer):
     handoff_close_seconds = DurationSerializer(help_text="From a handoff's opening to its close")
 
 
-class MetricsSerializer(FiguresSerializer):
+class MetricsSerializer(FiguresSerializer, SalesSerializer):
     conversations = ConversationsSerializer()
     since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
     start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
@@ -107,6 +144,7 @@ class MetricsSerializer(FiguresSerializer):
     shop = serializers.IntegerField(allow_null=True)
     by_shop = ShopFiguresSerializer(many=True)
     by_trigger = TriggerFiguresSerializer(many=True)
+    by_variant = VariantFiguresSerializer(many=True, help_text="Only triggers that run named variants")
     by_day = DayFiguresSerializer(many=True, help_text="Days in SELLER_TIMEZONE")
 
 
@@ -207,16 +245,19 @@ class HandoffSerializer(serializers.Serializer):
 
 
 class HandoffsView(APIView):
+    permission_classes = [named("seller.view_handoff")]
+
     @extend_schema(parameters=[HandoffsQuery], responses={200: HandoffSerializer(many=True), 400: OpenApiTypes.OBJECT,
-                                                          404: ErrorSerializer})
+                                                          403: ErrorSerializer, 404: ErrorSerializer},
+                   description="Needs seller.view_handoff; a merchant sees only their shops' handoffs.")
     def get(self, request):
         query = HandoffsQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        handoffs = Handoff.objects.select_related("shop", "order").order_by("-opened_at")
+        handoffs = scope.limit(Handoff.objects.select_related("shop", "order").order_by("-opened_at"), request.user, "shop")
         if "status" in query.validated_data:
             handoffs = handoffs.filter(status=query.validated_data["status"])
         if shop := query.validated_data.get("shop"):
-            if not Shop.objects.filter(pk=shop).exists():
+            if not scope.limit(Shop.objects.filter(pk=shop), request.user, "pk").exists():
                 raise NotFound(f"no shop {shop}")
             handoffs = handoffs.filter(shop_id=shop)
         return Response(HandoffSerializer(handoffs[:500], many=True).data)

@@ -99,10 +99,12 @@ def test_the_merchant_s_api_answers_cover_only_shop_a(shops, make_user):
     assert [shop["id"] for shop in status.json()["shops"]] == [a.pk]
     assert {s["session"] for s in status.json()["waha"]} == {"alpha-session"}
     assert sum(row["rows"] for row in status.json()["outbox"]) == 1  # A's pending row only
+    handoffs = api.get("/ai-seller/handoffs")
+    assert [row["shop_id"] for row in handoffs.json()] == [a.pk] and api.get(f"/ai-seller/handoffs?shop={b.pk}").status_code == 404
     assert api.post("/ai-seller/trigger-delivered/777000111").status_code == 404
     assert api.post("/ai-seller/reset-metrics").status_code == 403
     assert api.get("/metrics").status_code == 403  # the scrape covers the whole installation
-    for response in (metrics, sells, status):
+    for response in (metrics, sells, status, handoffs):
         assert_nothing_of_b(response, response.wsgi_request.path)
 
 
