@@ -18,7 +18,7 @@ def first_message_sent(sandbox, shop):
     order = sandbox.control("kaspi/orders", token=shop.kaspi_token, status="APPROVED_BY_BANK", phone="7015550011",
                             first_name="Данияр", delivery_mode="DELIVERY_PICKUP")
     sync_all_shops.delay()
-    wait_until(lambda: len(sandbox.sent(CHAT)) == 1, what="the order message")
+    wait_until(lambda: len(sandbox.sent(CHAT)) >= 1, what="the order message")  # an answer may follow at once
     return order
 
 
