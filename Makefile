@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench faults clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -23,6 +23,12 @@ test: install
 bench: install
 	$(PY) bench/sync.py
 	$(PY) bench/limits.py
+	$(MAKE) faults
+
+# The fault suite (also part of `make test`), its figures written to bench/results/faults.json.
+faults: install
+	rm -f bench/results/faults.json
+	FAULTS_RESULTS=bench/results/faults.json $(PY) -m pytest -q -m faults tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

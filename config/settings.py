@@ -170,6 +170,8 @@ SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS",
 # row once more when WAHA's chat history still does not show it after the grace period.
 SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
 SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
+# A `sending` row older than WAHA's timeout plus this margin lost its worker and becomes `unknown`.
+SELLER_SENDING_MARGIN_SECONDS = env.float("SELLER_SENDING_MARGIN_SECONDS", default=60)
 
 # --- HTTP API ---------------------------------------------------------------
 REST_FRAMEWORK = {

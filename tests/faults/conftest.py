@@ -4,7 +4,7 @@ deferred, no customer messaged twice, and no cap exceeded.
 
 The reconciler runs as `celery beat` would run it, but every second (not every minute): a
 thread publishes `seller.reconcile` to the broker, and a worker runs it. The workers run with
-short periods so a fault heals within seconds (see FAST)."""
+short periods so a fault heals within seconds (see FAST); the scheduled sync runs every 5 s."""
 
 import json
 import os
@@ -27,11 +27,12 @@ from tests.messaging.workers import ROOT, WorkerProcess, process_env
 
 FINAL = {"sent", "delivered", "read", "blocked", "cancelled", "failed", "deferred"}
 SENT = {"sent", "delivered", "read"}
-ORDERS = int(os.environ.get("FAULTS_ORDERS", 200))
+ORDERS = int(os.environ.get("FAULTS_ORDERS", 150))
 SETTLE_TIMEOUT = 240  # seconds: the bound every fault must settle within
 # The reconciler's periods, shortened so that a fault heals within seconds.
 FAST = {"SELLER_STUCK_MINUTES": "0.05", "SELLER_UNKNOWN_GRACE_MINUTES": "0.05", "WAHA_TIMEOUT": "3",
-        "WAHA_RETRY_BACKOFF_SECONDS": "0.2", "OPENAI_TIMEOUT": "1", "OPENAI_MAX_RETRIES": "0"}
+        "WAHA_RETRY_BACKOFF_SECONDS": "0.2", "OPENAI_TIMEOUT": "1", "OPENAI_MAX_RETRIES": "0",
+        "SELLER_SENDING_MARGIN_SECONDS": "2"}
 
 
 def free_port() -> int:
@@ -44,24 +45,29 @@ class Beat:
     """Publishes `seller.reconcile` every `every` seconds through its own broker connection, as
     a beat process does; a publish that fails (the broker down) is counted and tried next tick."""
 
-    def __init__(self, broker_url: str, every: float = 1.0):
+    def __init__(self, broker_url: str, every: float = 1.0, sync_every: float = 5.0):
         self.app = Celery("fault-beat", set_as_current=False)
         self.app.config_from_object("django.conf:settings", namespace="CELERY")
-        self.app.conf.broker_url = broker_url
-        self.app.conf.broker_connection_retry_on_startup = False
-        self.every, self.published, self.failed = every, 0, 0
+        self.broker_url = broker_url  # given on each publish: CELERY_BROKER_URL in the environment wins over conf
+        self.every, self.sync_every, self.published, self.failed = every, sync_every, 0, 0
+        self.syncing = False  # the scheduled sync too, once a test starts it
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
-    def send(self, task_name: str, *args):
-        self.app.send_task(task_name, args=list(args), retry=False)
+    def send(self, task_name: str, *args, **options):
+        with self.app.connection_for_write(self.broker_url) as conn:
+            self.app.send_task(task_name, args=list(args), connection=conn, retry=False, **options)
 
     def run(self):
+        ticks = 0
         while not self.stopping.wait(self.every):
+            ticks += 1
             try:
                 # Expires: runs that waited behind a long queue are dropped, not piled up.
-                self.app.send_task("seller.reconcile", expires=self.every * 5, retry=False)
+                self.send("seller.reconcile", expires=self.every * 5)
+                if self.syncing and ticks % round(self.sync_every / self.every) == 0:
+                    self.send("kaspi_sync.sync_all_shops", expires=self.sync_every)
                 self.published += 1
             except Exception:
                 self.failed += 1
@@ -134,6 +140,7 @@ class Rig:
         """The scheduled sync, published as beat publishes it."""
         self.started = time.monotonic()
         self.beat.send("kaspi_sync.sync_all_shops")
+        self.beat.syncing = True
 
     def sync_in_process(self, broker_url: str) -> subprocess.CompletedProcess:
         """The sync in a process of its own whose broker is `broker_url` (e.g. nobody listening)."""

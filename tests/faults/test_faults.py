@@ -126,8 +126,8 @@ def test_database_connections_killed_in_every_step(make_rig, sandbox):
     rig.start_beat()
     rig.sync()
     killed, rounds = 0, 0
-    while rig.progress() < 0.8 * rig.orders and rounds < 40:
-        time.sleep(0.5)
+    while rig.progress() < 0.8 * rig.orders and rounds < 60:
+        time.sleep(1)
         killed += terminate_other_connections()
         rounds += 1
 
