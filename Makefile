@@ -28,7 +28,7 @@ bench: install
 # The fault suite (also part of `make test`), its figures written to bench/results/faults.json.
 faults: install
 	rm -f bench/results/faults.json
-	FAULTS_RESULTS=bench/results/faults.json $(PY) -m pytest -q -m faults tests/faults $(PYTEST_ARGS)
+	FAULTS_RESULTS=bench/results/faults.json FAULTS_ORDERS=$${FAULTS_ORDERS:-200} $(PY) -m pytest -q -m faults tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -22,12 +22,12 @@ from django.conf import settings
 from django.db import connection
 
 from kaspi_sync.models import Shop
-from messaging.models import OutboundMessage
+from messaging.models import MessageEvent, OutboundMessage
 from tests.messaging.workers import ROOT, WorkerProcess, process_env
 
 FINAL = {"sent", "delivered", "read", "blocked", "cancelled", "failed", "deferred"}
 SENT = {"sent", "delivered", "read"}
-ORDERS = int(os.environ.get("FAULTS_ORDERS", 150))
+ORDERS = int(os.environ.get("FAULTS_ORDERS", 100))  # `make faults` runs 200
 SETTLE_TIMEOUT = 240  # seconds: the bound every fault must settle within
 # The reconciler's periods, shortened so that a fault heals within seconds.
 FAST = {"SELLER_STUCK_MINUTES": "0.05", "SELLER_UNKNOWN_GRACE_MINUTES": "0.05", "WAHA_TIMEOUT": "3",
@@ -188,6 +188,10 @@ class Rig:
             "settle_seconds": settle_seconds, "statuses": dict(sorted(statuses.items())),
             "messages_received": sum(per_chat.values()), "daily_cap": self.cap,
             "sent_not_recorded": len(set(per_chat) - rows_sent), "recorded_not_sent": len(rows_sent - set(per_chat)),
+            # How the outbox healed: rows that went unknown, were found in WAHA's history, were sent once more.
+            "went_unknown": MessageEvent.objects.filter(status="unknown").count(),
+            "found_in_history": MessageEvent.objects.filter(note="found in WAHA's chat history").count(),
+            "sent_once_more": MessageEvent.objects.filter(note__startswith="not in WAHA's chat history").count(),
         }
 
     def stop(self):

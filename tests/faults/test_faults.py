@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from messaging.models import OutboundMessage
+
 from .conftest import check, free_port, terminate_other_connections
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True), pytest.mark.timeout(420)]
@@ -103,8 +105,8 @@ def test_openai_down_or_hanging(make_rig, sandbox, how):
     if how == "down":
         rig.start_worker(OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1")  # connection refused
     else:
-        sandbox.control("openai/mode", mode="timeout")  # answers after 30 s; the client waits 1 s
-        rig.start_worker()
+        sandbox.control("openai/mode", mode="timeout")  # answers after 30 s; the client waits 0.5 s
+        rig.start_worker(OPENAI_TIMEOUT="0.5")
     rig.start_beat()
     rig.sync()
 
@@ -114,7 +116,6 @@ def test_openai_down_or_hanging(make_rig, sandbox, how):
     outcome = rig.outcome(f"openai_{how}", {"openai_requests_failed": requests_made if how == "hanging" else "all"},
                           settle_seconds)
     check(outcome)
-    from messaging.models import OutboundMessage
     sources = set(OutboundMessage.objects.filter(status="sent").values_list("source", flat=True))
     assert sources == {"fallback"}  # the built-in template, not silence
 
