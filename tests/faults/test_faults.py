@@ -14,6 +14,17 @@ from .conftest import check, free_port, terminate_other_connections
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True), pytest.mark.timeout(420)]
 
 
+def test_no_fault_the_baseline(make_rig):
+    """The same run with nothing broken: what the others' settle times compare with."""
+    rig = make_rig()
+    rig.place_orders()
+    rig.start_worker()
+    rig.start_beat()
+    rig.sync()
+
+    check(rig.outcome("none", {}, rig.settle()))
+
+
 def test_worker_children_and_the_whole_worker_killed_mid_send(make_rig, sandbox):
     rig = make_rig()
     rig.place_orders()
