@@ -204,12 +204,13 @@ class Rig:
 def check(outcome: dict):
     """What a customer and an operator would see, whatever the fault was."""
     record(outcome)
-    assert outcome["rows"] == outcome["orders"], outcome  # every order got its row
-    assert outcome["stuck_rows"] == 0, outcome
-    assert outcome["duplicates"] == 0, outcome
+    told = json.dumps(outcome)  # the whole outcome in the failure message
+    assert outcome["rows"] == outcome["orders"], told  # every order got its row
+    assert outcome["stuck_rows"] == 0, told
+    assert outcome["duplicates"] == 0, told
     sent = sum(outcome["statuses"].get(status, 0) for status in SENT)
-    assert outcome["messages_received"] == sent <= outcome["daily_cap"], outcome
-    assert outcome["sent_not_recorded"] == outcome["recorded_not_sent"] == 0, outcome
+    assert outcome["messages_received"] == sent <= outcome["daily_cap"], told
+    assert outcome["sent_not_recorded"] == outcome["recorded_not_sent"] == 0, told
 
 
 def record(outcome: dict):

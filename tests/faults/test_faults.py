@@ -55,10 +55,14 @@ def test_redis_restarted_empty_mid_run(make_rig, own_redis, sandbox):
     rig.start_worker()
     rig.start_beat()
     rig.sync()
+    sandbox.control("waha/faults", delay_seconds=0.5)  # every pool process busy with a send when Redis goes
     rig.wait_for_progress(0.2)
+    while rig.statuses()["sending"] < 3:
+        time.sleep(0.05)
     own_redis.kill()  # queued tasks, caps, cooldowns, pace: all gone
     time.sleep(1)
     own_redis.start()
+    sandbox.control("waha/faults", delay_seconds=0)
 
     check(rig.outcome("redis_restarted", {"redis_restarts": 1}, rig.settle()))
 
