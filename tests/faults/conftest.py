@@ -145,8 +145,8 @@ class Rig:
     def sync_in_process(self, broker_url: str) -> subprocess.CompletedProcess:
         """The sync in a process of its own whose broker is `broker_url` (e.g. nobody listening)."""
         self.started = time.monotonic()
-        code = ("import django; django.setup(); from kaspi_sync.models import Shop; from kaspi_sync.sync import sync_shop; "
-                "[sync_shop(shop) for shop in Shop.objects.all()]")
+        code = ("import django; django.setup(); from kaspi_sync.models import Shop; "
+                "from kaspi_sync.sync import sync_shop; [sync_shop(shop) for shop in Shop.objects.all()]")
         env = process_env(**self.env(CELERY_BROKER_URL=broker_url))
         return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=120)

@@ -28,7 +28,8 @@ def database_url() -> str:
 def process_env(**overrides) -> dict:
     """The environment of a project process on this test's database, Redis and sandbox;
     `overrides` (e.g. SELLER_STUCK_MINUTES="0.05") win."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url(), "LOG_LEVEL": "INFO"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url(),
+           "LOG_LEVEL": "INFO"}
     env.update({name: "" if getattr(settings, name) is None else str(getattr(settings, name)) for name in SHARED})
     env.update({name: str(value) for name, value in overrides.items()})
     return env
