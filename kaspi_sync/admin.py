@@ -1,5 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
 
 from .models import Order, OrderEntry, Product, Shop
 from .tasks import sync_shop
@@ -25,22 +30,37 @@ class ShopForm(forms.ModelForm):
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     form = ShopForm
-    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
-                    "session_name"]
-    list_filter = ["is_active", "token_status", "language"]
+    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
+                    "connect_whatsapp"]
+    list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
     actions = ["sync_now"]
-    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at"]
+
+    @admin.display(description="WhatsApp")
+    def connect_whatsapp(self, shop):
+        """The page that creates the shop's WAHA session and shows the QR code to scan."""
+        url = reverse("whatsapp-connect", args=[shop.session_name])
+        return format_html('<a href="{}">Connect WhatsApp (session {})</a>', url, shop.session_name)
+    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at",
+                       "connect_whatsapp"]
     fieldsets = [
-        (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
+        (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
                            "last_synced_at", "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
-        ("WhatsApp", {"fields": ["waha_session"]}),
+        ("WhatsApp", {"fields": ["waha_session", "connect_whatsapp"]}),
         ("Policy (empty: the SELLER_* defaults)", {"fields": [
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a shop would delete its orders and message history: switch it off (mode) instead.
+        return False
+
+    def get_changeform_initial_data(self, request):
+        # A new shop sends nothing until its go-live checklist is done.
+        return {"mode": Shop.Mode.DRY, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="last sync error")
     def sync_problem(self, shop):
@@ -54,23 +74,55 @@ class ShopAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
 
 
-class OrderEntryInline(admin.TabularInline):
+class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):
     model = OrderEntry
     extra = 0
     fields = ["name", "category_title", "quantity", "base_price", "total_price", "product"]
     readonly_fields = fields
 
 
+class AttributedFilter(admin.SimpleListFilter):
+    title = "credited to a message"
+    parameter_name = "attributed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(attributed_to__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """Orders come from Kaspi only: read here, never added, edited or deleted by hand."""
+
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "created_at_kaspi", "delivered_at"]
-    list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
+                    "placed", "delivered", "credited_to"]
+    list_filter = ["state", "shop", "kaspi_state", "delivery_mode", AttributedFilter]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
-    list_select_related = ["shop"]
+    list_select_related = ["shop", "attributed_to"]
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="placed (shop's time)", ordering="created_at_kaspi")
+    def placed(self, order):
+        return when(order.created_at_kaspi, order.shop.tz_name)
+
+    @admin.display(description="delivered (shop's time)", ordering="delivered_at")
+    def delivered(self, order):
+        return when(order.delivered_at, order.shop.tz_name)
+
+    @admin.display(description="Credited to", ordering="attributed_to")
+    def credited_to(self, order):
+        """The message this order is attributed to (within SELLER_ATTRIBUTION_DAYS after it)."""
+        message = order.attributed_to
+        if message is None:
+            return "—"
+        url = reverse("admin:messaging_outboundmessage_change", args=[message.pk])
+        return format_html('<a href="{}">{} #{}</a>', url, message.get_trigger_display(), message.pk)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

@@ -85,6 +85,8 @@ class KaspiOrder:
     first_name: str
     last_name: str
     entries: list[KaspiEntry] | None  # None: not included in the reply
+    is_kaspi_delivery: bool | None = None  # None: Kaspi did not say
+    pickup_point_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +267,8 @@ def parse_order(resource: dict, included: dict) -> KaspiOrder:
         first_name=text(customer.get("firstName")),
         last_name=text(customer.get("lastName")),
         entries=entries,
+        is_kaspi_delivery=attrs.get("isKaspiDelivery") if isinstance(attrs.get("isKaspiDelivery"), bool) else None,
+        pickup_point_id=text(attrs.get("pickupPointId")),
     )
 
 

@@ -9,7 +9,7 @@ import time
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from . import writer
+from . import talk, writer
 
 PREFIX = "/openai/v1"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -17,12 +17,19 @@ TIMEOUT_SLEEP_SECONDS = 30  # longer than any sane client timeout
 REFUSAL = "I'm sorry, I can't help with that."
 MODES = {"ok", "error500", "error429", "timeout", "refuse", "too_long", "link", "phone",
          "placeholder", "invented_price", "wrong_language", "empty", "markup",
-         "other_language", "invented_product", "promise", "injection"}
+         "other_language", "invented_product", "promise", "injection", "nonsense", "realistic", "invented_number",
+         "cyrillic_product"}
+# What a model such as gpt-4o-mini adds to a plain reply: an emoji, the shop's voice, a signature.
+EMOJI = {"ru": " 😊", "kk": " 😊"}
+SIGNATURE = {"ru": "\n\nС уважением, {shop}", "kk": "\n\nҚұрметпен, {shop}"}
+INVENTED_NUMBER = {"ru": " Обычно заказы приходят за 3 дня.", "kk": " Әдетте тапсырыстар 3 күнде келеді."}
+CYRILLIC_PRODUCT = {"ru": " Рекомендуем также защитную плёнку к нему.", "kk": " Оған қорғаныш әйнегін де ұсынамыз."}
+VOICE = re.compile(r"The shop's voice[^:]*: (.*)")
 INVENTED_PRODUCT = {"ru": " Также рекомендуем Samsung Galaxy S24 Ultra!",
                     "kk": " Сондай-ақ Samsung Galaxy S24 Ultra ұсынамыз!"}
 PROMISE = {"ru": " Следующую доставку сделаем бесплатно, гарантируем!",
            "kk": " Келесі жеткізу тегін болады, кепілдік береміз!"}
-INSTRUCTION = re.compile(r"(?i)(?:ignore (?:all )?(?:the )?previous instructions|игнорируй[^\n\"]*?инструкции)[^\n\"]*")
+INSTRUCTION = re.compile(r"(?i)(?:ignore (?:all )?(?:the )?previous instructions|(?:игнорируй|забудь)[^\n\"]*?инструкци\w*)[^\n\"]*")
 PROMPT_LINK = re.compile(r"(?i)https?://[^\s\"\\<>]+")
 
 
@@ -63,7 +70,10 @@ def chat_completions(state, request):
     if mode == "timeout":
         state.stopping.wait(TIMEOUT_SLEEP_SECONDS)
     facts = writer.find_data(messages)
-    content, refusal = misbehave(mode, writer.write(facts), facts or {}, messages), None
+    if facts and facts.get("task") in ("classify_reply", "answer_reply"):
+        content, refusal = talk.reply_content(mode, facts, messages, obey), None
+    else:
+        content, refusal = misbehave(mode, writer.write(facts), facts or {}, messages), None
     if mode == "refuse":
         refusal = REFUSAL
     prompt = sum(len(writer.text_of(m)) for m in messages) // 4 + 1
@@ -88,6 +98,12 @@ def misbehave(mode, text, facts, messages=()):
         return writer.write(dict(facts, language="ru" if language == "kk" else "kk"))
     if mode == "invented_product":
         return text + INVENTED_PRODUCT[language]
+    if mode == "invented_number":
+        return text + INVENTED_NUMBER[language]
+    if mode == "cyrillic_product":
+        return text + CYRILLIC_PRODUCT[language]
+    if mode == "realistic":
+        return realistic(text, shop, language, messages)
     if mode == "promise":
         return text + PROMISE[language]
     if mode == "injection":
@@ -113,6 +129,19 @@ def misbehave(mode, text, facts, messages=()):
     if mode == "markup":
         return f"**Спасибо за заказ!**\n\n<p>{text}</p>\n\n- _Ваш «{shop}»_"
     return text
+
+
+def realistic(text, shop, language, messages):
+    """The plain reply as a real model writes it: an emoji after the greeting, a fact of the
+    shop's voice repeated, a signature."""
+    system = " ".join(writer.text_of(m) for m in messages if m.get("role") == "system")
+    voice = VOICE.search(system)
+    facts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", voice.group(1)) if re.search(r"\d", s)] if voice else []
+    first, _, rest = text.partition("!")
+    text = f"{first}!{EMOJI[language]}{rest}" if rest else text
+    if facts:
+        text += " " + facts[0]
+    return text + SIGNATURE[language].format(shop=shop)
 
 
 def obey(text, messages):

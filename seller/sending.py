@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from messaging import outbox, pace, session_state
+from messaging import inbound, outbox, pace, session_state
 from messaging.models import OutboundMessage
 from messaging.phones import chat_id, normalize_phone
 from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock
@@ -40,7 +40,13 @@ def send_message(message_id: int, now=None):
         # A run before this one crashed after claiming: the customer may have the message.
         outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note="found sending on redelivery")
         return
+    if message.status == Status.GENERATED:
+        inbound.check_held_lid(normalize_phone(message.phone) or message.phone, message.shop.session_name)
     if message.status != Status.GENERATED or not recheck(message, now):
+        return
+    if message.shop.mode == message.shop.Mode.DRY:
+        # Everything up to here ran as in live mode; the customer gets nothing, now or later.
+        outbox.move(message_id, Status.GENERATED, Status.DRY_RUN, note="dry mode: written, not sent", reason="dry_mode")
         return
     session = message.shop.session_name
     waha = WahaClient(session)
@@ -62,7 +68,7 @@ def send_message(message_id: int, now=None):
         return
     wait = pace.seconds_to_wait(session)
     if wait:
-        raise SendLater(wait, "pace")
+        raise later(message_id, wait, "pace")
     if settings.WAHA_HUMAN_PACING:
         look_human(waha, chat, message.text)
 
@@ -120,10 +126,18 @@ def give_up_or_retry(message_id: int, expected: str, exc: WahaError, attempts: i
         # WAHA answered with an error: nothing left for WhatsApp, so a retry cannot duplicate.
         if expected == Status.SENDING:
             outbox.move(message_id, Status.SENDING, Status.GENERATED, note="will retry", last_error=error)
-        raise SendLater(backoff(attempts), error)
+        raise later(message_id, backoff(attempts), error)
     else:
         reason = exc.reason if not exc.transient else "retries_exhausted"
         outbox.move(message_id, expected, Status.FAILED, note=error, reason=reason, last_error=error)
+
+
+def later(message_id: int, seconds: float, why: str) -> SendLater:
+    """The task will try again in `seconds`: the row says so (`not_before`), so the reconciler
+    leaves it to that retry instead of starting a second one."""
+    OutboundMessage.objects.filter(pk=message_id, status=Status.GENERATED).update(
+        not_before=timezone.now() + timedelta(seconds=seconds))
+    return SendLater(seconds, why)
 
 
 def backoff(attempts: int) -> float:

@@ -108,3 +108,22 @@ def test_generation_ends_within_its_deadline_even_when_the_model_hangs(db, sandb
     row = OutboundMessage.objects.get()
     assert (row.status, row.source, row.fallback_reason) == (Status.GENERATED, "fallback", "timeout")
     assert row.generation_ms < 5000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_waiting_for_its_own_retry_is_left_to_it(sandbox, policy_shop, settings):
+    """A send waiting for its pace turn or its backoff says when it will try again; the
+    reconciler starts no second retry loop beside it, only one once that time is long past."""
+    from seller import sending
+
+    settings.WAHA_SEND_INTERVAL_SECONDS = 600
+    outbox.create_messages([(order, Trigger.POST_PURCHASE) for order in place_orders(policy_shop, 2)])
+    OutboundMessage.objects.update(status=Status.GENERATED, text="Спасибо!")
+    sent, waiting = OutboundMessage.objects.order_by("pk")
+    sending.send_message(sent.pk)  # takes the pace turn and sends
+    with pytest.raises(sending.SendLater):
+        sending.send_message(waiting.pk)  # the next turn is ten to fifteen minutes away
+
+    soon = timezone.now() + LATER
+    assert reconciler.reconcile(now=soon)[Status.GENERATED] == 0
+    assert reconciler.reconcile(now=soon + timedelta(minutes=20))[Status.GENERATED] == 1
