@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo demo-reset shell test install bench eval clean
+.PHONY: demo demo-reset shell test install bench faults eval clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -35,11 +35,17 @@ bench: install
 	$(PY) bench/classifier.py
 	$(PY) bench/recommendations.py
 	$(PY) bench/metrics.py
+	$(MAKE) faults
 
 # The seller's voice on the project's corpora of model replies (bench/corpora); any corpus:
 # .venv/bin/python bench/voice.py --corpus FILE.jsonl
 eval: install
 	$(PY) bench/voice.py
+
+# The fault suite (also part of `make test`), its figures written to bench/results/faults.json.
+faults: install
+	rm -f bench/results/faults.json
+	FAULTS_RESULTS=bench/results/faults.json FAULTS_ORDERS=$${FAULTS_ORDERS:-200} $(PY) -m pytest -q -m faults tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -219,6 +219,8 @@ SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS",
 SELLER_MAX_AUTO_REPLIES = env.int("SELLER_MAX_AUTO_REPLIES", default=3)
 SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
 SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
+# A `sending` row older than WAHA's timeout plus this margin lost its worker and becomes `unknown`.
+SELLER_SENDING_MARGIN_SECONDS = env.float("SELLER_SENDING_MARGIN_SECONDS", default=60)
 # Does it sell: an order within this many days after a delivered message is attributed to it;
 # this share of each shop's customers (0-100) gets no message, to measure the lift against.
 SELLER_ATTRIBUTION_DAYS = env.float("SELLER_ATTRIBUTION_DAYS", default=7)

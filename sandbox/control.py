@@ -272,8 +272,14 @@ def waha_faults(state, request):
             state.waha_faults.extend(responses)
         state.waha_delay = float(body.get("delay_seconds", state.waha_delay))
         state.preview_delay = float(body.get("preview_delay_seconds", state.preview_delay))
+        for name in ("flaky_rate", "drop_rate"):
+            rate = body.get(name, getattr(state, f"waha_{name}"))
+            if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                return problem(f"{name} must be a share from 0 to 1, e.g. 0.3")
+            setattr(state, f"waha_{name}", float(rate))
         return ok({"responses": list(state.waha_faults), "delay_seconds": state.waha_delay,
-                   "preview_delay_seconds": state.preview_delay})
+                   "preview_delay_seconds": state.preview_delay, "flaky_rate": state.waha_flaky_rate,
+                   "drop_rate": state.waha_drop_rate, "injected": dict(state.waha_by_fault)})
 
 
 def _sent(state, request):

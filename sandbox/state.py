@@ -125,6 +125,10 @@ class State:
             self.set_session("default", "WORKING", "GOWS")
             self.sent, self.webhooks, self.chat_actions = [], [], []
             self.waha_faults, self.waha_delay = deque(), 0
+            # Random faults until set back to 0: a share of all WAHA calls answers 5xx
+            # (flaky_rate); a share of sendText calls drops the connection after sending (drop_rate).
+            self.waha_flaky_rate, self.waha_drop_rate, self.waha_random = 0.0, 0.0, random.Random(9)
+            self.waha_by_fault = Counter()
             self.not_on_whatsapp, self.lids = set(), {}
             self.lids_mode = "ok"  # or pn_null, 400 (NOWEB without store), 404 (old WAHA), 500, 422
             self.waha_tier = "PLUS"  # CORE serves only the `default` session
@@ -286,8 +290,23 @@ class State:
             return session
 
     def take_waha_fault(self):
+        """The queued sendText fault first; else, now and then, a dropped connection (drop_rate)."""
         with self.lock:
-            return self.waha_faults.popleft() if self.waha_faults else None
+            if self.waha_faults:
+                return self.waha_faults.popleft()
+            if self.waha_drop_rate and self.waha_random.random() < self.waha_drop_rate:
+                self.waha_by_fault["drop"] += 1
+                return "drop"
+            return None
+
+    def take_waha_flaky(self):
+        """None, or the 5xx status a flaky WAHA answers this call with (flaky_rate)."""
+        with self.lock:
+            if self.waha_flaky_rate and self.waha_random.random() < self.waha_flaky_rate:
+                status = self.waha_random.choice((500, 502, 503))
+                self.waha_by_fault[str(status)] += 1
+                return status
+            return None
 
     # --- LLM ---------------------------------------------------------------------------
     def take_llm_mode(self):

@@ -63,6 +63,9 @@ def endpoint(view):
     def wrapped(state, request, **values):
         if request.headers.get("X-Api-Key") != state.waha_api_key:
             return reply({"message": "Unauthorized", "statusCode": 401}, 401)
+        flaky = state.take_waha_flaky()
+        if flaky:  # before anything happens: nothing was sent
+            return failure("Connection Closed", flaky)
         return view(state, request, **values)
     return wrapped
 

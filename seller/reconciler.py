@@ -25,7 +25,6 @@ from .conversations import delivery as conversation_delivery
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 BATCH = 500  # rows per status per run: a backlog is worked through over several minutes
-SENDING_MARGIN_SECONDS = 60
 
 
 def reconcile(now=None) -> dict:
@@ -57,7 +56,7 @@ def restart_stuck(status: str, now) -> int:
 
 def expire_sending(now) -> int:
     """A `sending` row that outlived any request: its worker died mid-send. Never resent blindly."""
-    stale_before = now - timedelta(seconds=settings.WAHA_TIMEOUT + 5 + SENDING_MARGIN_SECONDS)
+    stale_before = now - timedelta(seconds=settings.WAHA_TIMEOUT + 5 + settings.SELLER_SENDING_MARGIN_SECONDS)
     ids = OutboundMessage.objects.filter(status=Status.SENDING, updated_at__lt=stale_before).values_list("pk", flat=True)
     return sum(outbox.move(pk, Status.SENDING, Status.UNKNOWN, note="still sending: the worker was lost")
                for pk in list(ids[:BATCH]))

@@ -25,11 +25,19 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def process_env(**overrides) -> dict:
+    """The environment of a project process on this test's database, Redis and sandbox;
+    `overrides` (e.g. SELLER_STUCK_MINUTES="0.05") win."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url(),
+           "LOG_LEVEL": "INFO"}
+    env.update({name: "" if getattr(settings, name) is None else str(getattr(settings, name)) for name in SHARED})
+    env.update({name: str(value) for name, value in overrides.items()})
+    return env
+
+
 class WorkerProcess:
-    def __init__(self, log_path: Path, concurrency: int = 4, visibility_timeout: int = 3600):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url(),
-               "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout), "LOG_LEVEL": "INFO"}
-        env.update({name: "" if getattr(settings, name) is None else str(getattr(settings, name)) for name in SHARED})
+    def __init__(self, log_path: Path, concurrency: int = 4, visibility_timeout: int = 3600, env: dict | None = None):
+        env = process_env(CELERY_VISIBILITY_TIMEOUT=visibility_timeout, **(env or {}))
         self.log_path = log_path
         self.log = open(log_path, "ab")
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
@@ -52,6 +60,22 @@ class WorkerProcess:
                 raise AssertionError(f"the worker exited at start:\n{self.output()[-3000:]}")
             time.sleep(0.2)
         raise AssertionError(f"the worker was not ready within {timeout} s:\n{self.output()[-3000:]}")
+
+    def children(self) -> list[int]:
+        """The pool's processes (the tasks run in these), from /proc."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def kill_child(self, pid: int):
+        """SIGKILL one pool process: the parent replaces it, the task it ran is lost."""
+        os.kill(pid, signal.SIGKILL)
 
     def kill(self):
         """SIGKILL, no goodbye: unacknowledged tasks stay with the broker."""

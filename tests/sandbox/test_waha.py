@@ -142,6 +142,32 @@ class TestFaults:
         assert time.monotonic() - started < 1.5
         assert [m["text"] for m in box.look("waha/sent")] == ["x"]
 
+    def test_a_flaky_waha_fails_that_share_of_all_calls_with_5xx_before_doing_anything(self, box):
+        box.control("waha/faults", flaky_rate=0.3)
+        answers = [send(box, text=f"m{i}").status_code for i in range(100)]
+        answers += [box.waha("GET", "/api/sessions/default").status_code for _ in range(100)]
+        failed = [status for status in answers if status != 201 and status != 200]
+        assert set(failed) <= {500, 502, 503} and 40 <= len(failed) <= 80
+        assert len(box.look("waha/sent")) == answers[:100].count(201)  # a 5xx sent nothing
+        assert sum(box.control("waha/faults", flaky_rate=0)["injected"].values()) == len(failed)
+        assert send(box).status_code == 201
+
+    def test_a_dropping_waha_sends_then_closes_that_share_of_connections(self, box):
+        box.control("waha/faults", drop_rate=0.5)
+        dropped = 0
+        for i in range(20):
+            try:
+                assert send(box, text=f"m{i}").status_code == 201
+            except requests.ConnectionError:
+                dropped += 1
+        assert 3 <= dropped <= 17
+        assert len(box.look("waha/sent")) == 20  # every message left, answered or not
+        assert box.control("waha/faults", drop_rate=0)["injected"] == {"drop": dropped}
+
+    @pytest.mark.parametrize("rate", [-0.1, 1.5, "half"])
+    def test_a_rate_outside_0_to_1_is_refused(self, box, rate):
+        assert "flaky_rate" in box.control("waha/faults", expect=400, flaky_rate=rate)["error"]
+
 
 def test_reset_clears_everything(box):
     box.control("kaspi/shops", expect=201, token="t", orders=3)
