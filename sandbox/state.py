@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from . import data
 
 STATES = ("NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE")
+# ARRIVED (a pre-order the merchant marked arrived) is seen in production, beyond the documented eight.
 STATUSES = ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT", "COMPLETED", "CANCELLING", "CANCELLED",
-            "KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED")
+            "KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED", "ARRIVED")
 ARCHIVED = {"COMPLETED", "CANCELLED", "RETURNED", "KASPI_DELIVERY_RETURN_REQUESTED",
             "RETURN_ACCEPTED_BY_MERCHANT"}
 FINISHED = {"COMPLETED", "CANCELLED", "RETURNED"}  # advance() leaves these alone
@@ -56,6 +57,9 @@ class Order:
     delivery_cost: int
     express: bool = False
     cancellation_reason: str = None
+    # Odd replies Kaspi gives (see control.set_quirks): attribute overrides, entries linked but
+    # left out of `included`, a product reply with `data: null`.
+    quirks: dict = field(default_factory=dict)
 
     @property
     def state(self):
@@ -118,6 +122,7 @@ class State:
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
             self.kaspi_malformed_after = 0  # good 200s to give before the malformed ones
             self.kaspi_flaky_rate, self.kaspi_flaky = 0.0, random.Random(7)
+            self.kaspi_forbidden_as = "json"  # how a queued 403 answers: json, token or html
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
             self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
@@ -286,6 +291,6 @@ def _next_status(order, rng):
             pickup = order.delivery_mode == "DELIVERY_PICKUP"
             return "CANCELLED", rng.choice(data.CANCEL_AT_PICKUP if pickup else data.CANCEL_IN_DELIVERY)
         return "COMPLETED", None
-    following = {"CANCELLING": "CANCELLED", "KASPI_DELIVERY_RETURN_REQUESTED": "RETURN_ACCEPTED_BY_MERCHANT",
+    following = {"ARRIVED": "ACCEPTED_BY_MERCHANT", "CANCELLING": "CANCELLED", "KASPI_DELIVERY_RETURN_REQUESTED": "RETURN_ACCEPTED_BY_MERCHANT",
                  "RETURN_ACCEPTED_BY_MERCHANT": "RETURNED"}
     return following[order.status], ("BUYER_CANCELLATION_BY_CSC" if order.status == "CANCELLING" else None)

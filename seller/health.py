@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 
 from config import redis
 from config.celery_app import app
@@ -60,8 +61,12 @@ def shops() -> list[dict]:
             "token_status": shop.token_status,
             "last_synced_at": shop.last_synced_at,
             "last_sync_error": redact(shop.last_sync_error)[:300],
+            "last_sync_error_at": shop.last_sync_error_at,
+            "sync_failures": shop.sync_failures,
+            "sync_paused_until": shop.sync_paused_until,
+            "quarantined_orders": shop.quarantined,
         }
-        for shop in Shop.objects.order_by("pk")
+        for shop in Shop.objects.annotate(quarantined=Count("quarantined_orders")).order_by("pk")
     ]
 
 
