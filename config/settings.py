@@ -102,8 +102,22 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # With the Redis broker an unacknowledged task runs again after this: longer than any task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_DEFAULT_QUEUE = "pipeline"
+# RabbitMQ (amqp://): durable queues, of CELERY_QUEUE_TYPE "quorum" by default (replicated,
+# a message is kept until a consumer acknowledges it; needs RabbitMQ 3.8+) or "classic".
+# Quorum queues have no global prefetch and keep countdowns in the broker ("native delayed
+# delivery", which needs topic exchanges), so a retry's countdown never waits in a worker.
+BROKER_IS_RABBITMQ = CELERY_BROKER_URL.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
+CELERY_QUEUE_TYPE = env("CELERY_QUEUE_TYPE", default="quorum")
+if CELERY_QUEUE_TYPE not in ("quorum", "classic"):
+    raise environ.ImproperlyConfigured(f"CELERY_QUEUE_TYPE must be quorum or classic, not {CELERY_QUEUE_TYPE!r}")
+QUEUE_ARGUMENTS = {"x-queue-type": CELERY_QUEUE_TYPE} if BROKER_IS_RABBITMQ else None
+EXCHANGE_TYPE = "topic" if BROKER_IS_RABBITMQ else "direct"
+if BROKER_IS_RABBITMQ:
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = CELERY_QUEUE_TYPE
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = EXCHANGE_TYPE
 # Each queue has its own exchange and key: a shared key would copy every task into every queue.
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("sync", "pipeline", "llm", "send")]
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type=EXCHANGE_TYPE, durable=True), routing_key=name, durable=True,
+                            queue_arguments=QUEUE_ARGUMENTS) for name in ("sync", "pipeline", "llm", "send")]
 CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
     "seller.check_eligibility": {"queue": "pipeline"},

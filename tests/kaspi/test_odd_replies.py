@@ -6,6 +6,7 @@ import logging
 import pytest
 from django.urls import reverse
 
+from config import redis
 from kaspi_sync import ingest
 from kaspi_sync.models import Order, OrderEntry, QuarantinedOrder, Shop
 from kaspi_sync.tasks import sync_all_shops
@@ -138,7 +139,6 @@ class TestForbidden:
             synced.sync()
         assert (synced.shop.sync_paused_until - synced.shop.last_sync_error_at) == 2 * first_pause
         sync_all_shops()  # beat's fan-out skips the paused shop
-        from config import redis
         assert redis.client().llen("sync") == 0
 
         Shop.objects.filter(pk=shop.pk).update(sync_paused_until=None)  # the pause is over (or resumed in admin)
