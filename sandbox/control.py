@@ -302,6 +302,17 @@ def webhook_log(state, request):
         return ok(list(state.webhooks))
 
 
+def set_latency(state, request):
+    """How long every WAHA call and every model answer takes, in milliseconds (benchmarks)."""
+    body = _body(request)
+    values = {key: body.get(key, 0) for key in ("waha_ms", "llm_ms")}
+    if not all(isinstance(v, int | float) and 0 <= v <= 60_000 for v in values.values()):
+        return problem("waha_ms and llm_ms must be milliseconds from 0 to 60000")
+    with state.lock:
+        state.waha_latency, state.llm_latency = values["waha_ms"] / 1000, values["llm_ms"] / 1000
+    return ok(values)
+
+
 # --- OpenAI ------------------------------------------------------------------------------
 def set_mode(state, request):
     body = _body(request)
@@ -342,6 +353,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/waha/webhook", set_webhook, ["POST"]),
     ("/_sandbox/waha/inbound", inbound, ["POST"]),
     ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),
+    ("/_sandbox/latency", set_latency, ["POST"]),
     ("/_sandbox/openai/mode", set_mode, ["POST"]),
     ("/_sandbox/openai/requests", llm_requests, ["GET"]),
 ]]

@@ -103,12 +103,13 @@ class Shop:
 
 class State:
     def __init__(self, waha_api_key="sandbox-waha-key", webhook_url=None, webhook_hmac_key="",
-                 ack_delay=1.0):
+                 ack_delay=1.0, waha_latency=0.0, llm_latency=0.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
         self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
         self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
-                             "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay}
+                             "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay,
+                             "start_latency": (waha_latency, llm_latency)}
         self.reset()
 
     def reset(self):
@@ -129,6 +130,8 @@ class State:
             self.set_session("default", "WORKING", "GOWS")
             self.sent, self.webhooks, self.chat_actions = [], [], []
             self.waha_faults, self.waha_delay = deque(), 0
+            # Latency of every WAHA call and every model answer, for benchmarks (seconds).
+            self.waha_latency, self.llm_latency = self.start_latency
             self.not_on_whatsapp, self.lids = set(), {}
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []
 
