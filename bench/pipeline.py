@@ -155,13 +155,26 @@ def concurrency(command: str) -> int:
     return int(parts[parts.index("--concurrency") + 1]) if "--concurrency" in parts else os.cpu_count()
 
 
+def worker_entries() -> dict[str, str]:
+    """The Procfile's Celery workers, by name."""
+    return {name: command for name, command in procfile().items() if " worker " in f" {command} "}
+
+
+def consuming(queue: str) -> str:
+    """The command of the Procfile's worker that takes `queue`."""
+    for command in worker_entries().values():
+        parts = shlex.split(command)
+        if queue in parts[parts.index("--queues") + 1].split(","):
+            return command
+    raise LookupError(f"no Procfile worker takes the {queue} queue")
+
+
 def procfile_bound(model_s: float, waha_s: float) -> dict:
     """What the Procfile's concurrency allows at these latencies, if the CPUs were free: the llm
     pool writes `llm` messages per model latency; the worker pool's processes each spend the WAHA
     calls' latency on a send (eligibility and the sync share them, and cost little time)."""
-    entries = procfile()
-    llm = concurrency(entries["llm"]) / model_s if model_s else float("inf")
-    send = concurrency(entries["worker"]) / (WAHA_CALLS_PER_MESSAGE * waha_s) if waha_s else float("inf")
+    llm = concurrency(consuming("llm")) / model_s if model_s else float("inf")
+    send = concurrency(consuming("send")) / (WAHA_CALLS_PER_MESSAGE * waha_s) if waha_s else float("inf")
     return {"orders_per_s": round(min(llm, send), 1), "llm_pool": round(llm, 1), "send_pool": round(send, 1)}
 
 
@@ -256,8 +269,8 @@ class Bench:
         n = self.args.orders
         orders = [self.new_order() for _ in range(n)]
         created = {o["phone"]: o["created_ms"] / 1000 for o in orders}
-        workers = {name: self.processes.start(name, f" --hostname bench-{name}@%h") for name in ("worker", "llm")}
-        wait_for_workers(app, 2)
+        workers = {name: self.processes.start(name, f" --hostname bench-{name}@%h") for name in worker_entries()}
+        wait_for_workers(app, len(workers))
         trees = {name: process_tree(p) for name, p in workers.items()}
         sandbox_tree = process_tree(self.sandbox_process)
         cpu_before = {name: cpu_seconds(tree) for name, tree in trees.items()}
@@ -302,9 +315,9 @@ class Bench:
 
         already = OutboundMessage.objects.filter(status__in=DONE).count()
         sync_task = PeriodicTask.objects.get(task="kaspi_sync.sync_all_shops")
-        for name in ("worker", "llm"):
+        for name in worker_entries():
             self.processes.start(name, f" --hostname bench-{name}@%h")
-        wait_for_workers(app, 2)
+        wait_for_workers(app, len(worker_entries()))
         self.processes.start("beat")
         orders, start = [], time.monotonic()
         while time.monotonic() - start < seconds:
@@ -331,9 +344,13 @@ class Bench:
             self.env["WAHA_SEND_INTERVAL_SECONDS"] = str(interval)
             before = len(self.sent())
             already = OutboundMessage.objects.filter(status__in=DONE).count()
-            self.processes.start("worker", f" --concurrency {processes} --hostname bench-pace-{processes}@%h")
-            self.processes.start("llm", f" --hostname bench-pace-llm-{processes}@%h")
-            wait_for_workers(app, 2)
+            for name in worker_entries():
+                if name != "send":
+                    self.processes.start(name, f" --hostname bench-pace-{name}-{processes}@%h")
+            # The send queue taken by that many worker processes (prefork), all racing for turns.
+            self.processes.start("send", f" --pool prefork --concurrency {processes} "
+                                         f"--hostname bench-pace-send-{processes}@%h")
+            wait_for_workers(app, len(worker_entries()))
             for _ in range(messages):
                 self.new_order()
             from kaspi_sync.tasks import sync_all_shops
@@ -389,7 +406,7 @@ def main():
         clean_redis()
     result.update({
         "model_latency_ms": args.model_latency_ms, "waha_latency_ms": args.waha_latency_ms,
-        "procfile": {name: procfile()[name] for name in ("worker", "llm")},
+        "procfile": worker_entries(),
         "broker": urlsplit(BROKER_URL).scheme,
         "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",
         "measured_at": timezone.now().isoformat(timespec="seconds"),

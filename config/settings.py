@@ -69,6 +69,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.int("DATABASE_POOL_MAX_SIZE", default=24):
+    # A pool per process, shared by its threads: a task borrows a connection and gives it back,
+    # instead of opening one (a PostgreSQL backend each time) per task. A task holds its connection
+    # until it ends, except over the model's answer (seller/generation.py): size it to the send pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=24), "timeout": 30}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -127,8 +133,9 @@ CELERY_TASK_ROUTES = {
     "messaging.*": {"queue": "pipeline"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks from these events
-CELERY_TASK_SEND_SENT_EVENT = True
+# Flower shows tasks from these events: four per task (sent, received, started, succeeded).
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=True)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_TIMEZONE = "UTC"
 
 # --- Kaspi ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -79,17 +80,29 @@ def raw_id(message_id: str) -> str:
     return message_id.rsplit("_", 1)[-1]
 
 
+_local = threading.local()
+
+
+def http_session() -> requests.Session:
+    """One session per thread, kept: its connections to WAHA stay open from one send to the
+    next (a new session per message cost a TCP connection and its set-up each time)."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+    return _local.session
+
+
 class WahaClient:
     def __init__(self, session: str | None = None):
         self.base_url = settings.WAHA_URL.rstrip("/")
         self.session_name = session or settings.WAHA_SESSION
-        self.http = requests.Session()
-        self.http.headers.update({"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"})
+        self.http = http_session()
+        self.headers = {"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"}
         self.timeout = (5, settings.WAHA_TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            response = self.http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+            response = self.http.request(method, self.base_url + path, timeout=self.timeout, headers=self.headers,
+                                         **kwargs)
         except requests.ConnectionError as exc:
             # A refused or failed connection: the request never left.
             raise WahaTransientError(f"{method} {path}: cannot connect") from exc
