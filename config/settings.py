@@ -126,10 +126,10 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type=EXCHANGE_TYPE, durable=Tru
                             queue_arguments=QUEUE_ARGUMENTS) for name in ("sync", "pipeline", "llm", "send")]
 CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
-    "seller.check_eligibility": {"queue": "pipeline"},
-    "seller.enqueue_due_messages": {"queue": "pipeline"},
     "seller.generate_message": {"queue": "llm"},
-    "messaging.send_whatsapp": {"queue": "send"},
+    "seller.send_whatsapp": {"queue": "send"},
+    "messaging.send_whatsapp": {"queue": "send"},  # the old name, forwarded
+    "seller.*": {"queue": "pipeline"},
     "messaging.*": {"queue": "pipeline"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -169,6 +169,10 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default=None)
 OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=8.0)
 OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+# Generation ends within this many seconds in any pool (the SDK's tries and backoff fit in it);
+# the llm task's soft limit is a little longer, for the threads pool that ignores it anyway.
+GENERATION_DEADLINE_SECONDS = OPENAI_TIMEOUT * (OPENAI_MAX_RETRIES + 1) + 2 * OPENAI_MAX_RETRIES + 2
+GENERATION_TASK_SOFT_LIMIT = int(GENERATION_DEADLINE_SECONDS) + 30
 # USD per million tokens, for the token cost on the metrics (defaults: gpt-4o-mini's list price).
 OPENAI_INPUT_PRICE_PER_1M = env.float("OPENAI_INPUT_PRICE_PER_1M", default=0.15)
 OPENAI_OUTPUT_PRICE_PER_1M = env.float("OPENAI_OUTPUT_PRICE_PER_1M", default=0.60)
@@ -183,6 +187,10 @@ SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
 SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
 SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
+# The reconciler restarts a row that waited this long for its next step, and sends an `unknown`
+# row once more when WAHA's chat history still does not show it after the grace period.
+SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
+SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
 
 # --- HTTP API ---------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kaspi_sync.api import SellsInfoView
 from messaging.views import waha_webhook
-from seller.dashboard import dashboard
-from seller.prometheus import PrometheusView
+from seller.ops.dashboard import dashboard
+from seller.ops.prometheus import PrometheusView
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="ai-seller-dashboard"),

@@ -4,10 +4,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from messaging.models import Trigger
-from seller.admin import preview_order_messages
-from seller.fallback import TEMPLATE_HELP, template_errors
-
 from .client import KaspiError
 from .models import Order, OrderEntry, Product, QuarantinedOrder, Shop
 from .sync import SyncAlreadyRunning, retry_quarantined
@@ -22,19 +18,6 @@ class ShopForm(forms.ModelForm):
     class Meta:
         model = Shop
         exclude = ["kaspi_token"]
-        help_texts = {"fallback_post_purchase": TEMPLATE_HELP, "fallback_order_delivered": TEMPLATE_HELP}
-
-    def clean_fallback_post_purchase(self):
-        return self.valid_template("fallback_post_purchase", Trigger.POST_PURCHASE)
-
-    def clean_fallback_order_delivered(self):
-        return self.valid_template("fallback_order_delivered", Trigger.ORDER_DELIVERED)
-
-    def valid_template(self, field, trigger):
-        template = self.cleaned_data[field].strip()
-        if template and (errors := template_errors(template, trigger)):
-            raise forms.ValidationError(errors)
-        return template
 
     def save(self, commit=True):
         if self.cleaned_data.get("new_kaspi_token"):
@@ -137,7 +120,6 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
-    actions = [preview_order_messages]
 
     @admin.display(description="phone")
     def masked_phone(self, order):

@@ -16,7 +16,7 @@ from messaging import outbox
 from messaging.models import Trigger
 from messaging.phones import normalize_phone
 
-from . import bulk
+from config import bulk
 from .client import KaspiOrder, KaspiProduct
 from .models import Order, OrderEntry, Product, Shop
 
@@ -264,4 +264,4 @@ def create_triggers(orders: list[Order]) -> int:
     for order in orders:
         if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
             outbox.cancel_waiting(order, reason=order.state)
-    return outbox.create_triggers([(o, TRIGGER_FOR_STATE[o.state]) for o in orders if o.state in TRIGGER_FOR_STATE])
+    return len(outbox.create_messages([(o, TRIGGER_FOR_STATE[o.state]) for o in orders if o.state in TRIGGER_FOR_STATE]))

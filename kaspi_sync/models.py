@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from encrypted_model_fields.fields import EncryptedCharField
 
-from seller import quiet_hours
+from kaspi_sync import quiet_hours
 
 
 class Shop(models.Model):
@@ -31,6 +31,13 @@ class Shop(models.Model):
         null=True, blank=True, help_text="Kaspi answered 403 not about the token: syncs wait until then")
     sync_watermark = models.DateTimeField(null=True, blank=True, help_text="Orders created before this were seen")
 
+    class Mode(models.TextChoices):
+        OFF = "off", "off (nothing written or sent)"
+        DRY = "dry", "dry (written and shown, never sent)"
+        REVIEW = "review", "review (sent once an operator approves)"
+        LIVE = "live", "live"
+
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.LIVE)
     waha_session = models.CharField(max_length=100, blank=True, help_text="Empty: WAHA_SESSION")
     timezone = models.CharField(max_length=64, blank=True, help_text="Empty: SELLER_TIMEZONE")
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.RU)
@@ -74,7 +81,7 @@ class Shop(models.Model):
         return getattr(settings, f"SELLER_{field.upper()}") if value is None else value
 
     def trigger_enabled(self, trigger: str) -> bool:
-        return {"POST_PURCHASE": self.post_purchase_enabled, "ORDER_DELIVERED": self.order_delivered_enabled}[trigger]
+        return getattr(self, f"{trigger.lower()}_enabled")
 
 
 class Product(models.Model):

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -17,17 +20,46 @@ class MessageEventInline(admin.TabularInline):
     can_delete = False
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    """Rows an operator should look at: waiting longer than the reconciler allows, or unknown."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+    MOVING = (OutboundMessage.Status.PENDING, OutboundMessage.Status.APPROVED, OutboundMessage.Status.GENERATED,
+              OutboundMessage.Status.SENDING)
+
+    def lookups(self, request, model_admin):
+        return [("stuck", "stuck (not moved for longer than SELLER_STUCK_MINUTES)"),
+                ("unknown", "unknown (may have been sent; being checked in WAHA)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stuck":
+            before = timezone.now() - timedelta(minutes=settings.SELLER_STUCK_MINUTES)
+            return queryset.filter(status__in=self.MOVING, updated_at__lt=before)
+        if self.value() == "unknown":
+            return queryset.filter(status=OutboundMessage.Status.UNKNOWN)
+        return queryset
+
+
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "shop", "order", "trigger", "status", "reason", "source", "not_before", "attempts", "sent_at",
-                    "created_at"]
-    list_filter = ["status", "reason", "trigger", "source", "shop"]
+                    "updated_at", "why"]
+    list_filter = [AttentionFilter, "status", "reason", "trigger", "source", "shop"]
     search_fields = ["order__code", "phone", "waha_message_id", "text"]
     list_select_related = ["shop", "order"]
     date_hierarchy = "created_at"
     inlines = [MessageEventInline]
     readonly_fields = [field.name for field in OutboundMessage._meta.fields]
     actions = ["cancel_messages", "retry_messages"]
+
+    @admin.display(description="why")
+    def why(self, message):
+        """The last error, else the note of the last status change."""
+        if message.last_error:
+            return message.last_error[:120]
+        last = message.events.order_by("-at", "-id").first()
+        return last.note[:120] if last else ""
 
     @admin.action(description="Cancel the selected messages that are not sent yet")
     def cancel_messages(self, request, queryset):

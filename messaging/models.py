@@ -14,13 +14,14 @@ class OutboundMessage(models.Model):
         PENDING = "pending"
         DEFERRED = "deferred"
         BLOCKED = "blocked"
+        APPROVED = "approved", "approved (place reserved)"
         GENERATED = "generated"
         SENDING = "sending"
         SENT = "sent"
         DELIVERED = "delivered"
         READ = "read"
         FAILED = "failed"
-        UNKNOWN = "unknown", "unknown (crashed while sending)"
+        UNKNOWN = "unknown", "unknown (the request may have left)"
         CANCELLED = "cancelled"
 
     class Source(models.TextChoices):

@@ -7,64 +7,97 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from kaspi_sync import bulk
+from config import bulk
+from config.celery_app import app
 
-from .models import MessageEvent, OutboundMessage, Trigger
+from . import limits
+from .models import MessageEvent, OutboundMessage
 from .phones import normalize_phone
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
 
-WAITING = (Status.PENDING, Status.DEFERRED, Status.GENERATED)
+# The status graph, written once: where each status may go. `move` refuses any other move.
+GRAPH = {
+    Status.PENDING: (Status.APPROVED, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED),
+    Status.DEFERRED: (Status.PENDING, Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
+    Status.APPROVED: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
+    Status.GENERATED: (Status.SENDING, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED, Status.FAILED),
+    Status.SENDING: (Status.SENT, Status.UNKNOWN, Status.FAILED, Status.GENERATED, Status.DEFERRED),
+    Status.UNKNOWN: (Status.SENT, Status.GENERATED, Status.DELIVERED, Status.READ, Status.FAILED),
+    Status.SENT: (Status.DELIVERED, Status.READ, Status.FAILED),
+    Status.DELIVERED: (Status.READ, Status.FAILED),
+    Status.FAILED: (Status.PENDING,),
+    Status.READ: (),
+    Status.BLOCKED: (),
+    Status.CANCELLED: (),
+}
+WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED)
+PIPELINE_TASK = "seller.start_pipelines"  # by name: messaging never imports the seller
 # A row that ends here never reached the customer: its place under the caps is given back.
 GIVING_UP = (Status.BLOCKED, Status.CANCELLED, Status.FAILED)
 
 
-def create_trigger(order, trigger: Trigger) -> int:
-    """Create the (order, trigger) row once, ever, and start its pipeline after commit.
-    Returns 1 when this call created it, 0 when it existed."""
-    if not order.shop.trigger_enabled(trigger):
-        return 0
-    phone = normalize_phone(order.customer_phone) or order.customer_phone
-    try:
-        with transaction.atomic():
-            message = OutboundMessage.objects.create(shop_id=order.shop_id, order=order, trigger=trigger, phone=phone)
-    except IntegrityError:
-        return 0  # the unique constraint: it exists already
-    MessageEvent.objects.create(message=message, status=Status.PENDING, note="created")
-    from seller.pipeline import start_pipeline
-
-    transaction.on_commit(lambda: start_pipeline(message.pk))
-    log.info("outbox %s created: %s for order %s", message.pk, trigger, order.pk)
-    return 1
-
-
-def create_triggers(wanted: list) -> int:
-    """create_trigger for many (order, trigger) pairs at once, as a sync's batch has them: the
-    rows that do not exist yet in one INSERT, their events in another. Returns how many it created."""
+def create_messages(wanted: list) -> list[int]:
+    """The one way outbox rows are made: one row per (order, trigger) pair, ever (the unique
+    constraint decides between racing writers), the phone normalised, a `created` event each,
+    and the pipeline announced after commit. Returns the ids this call created."""
     wanted = [(order, trigger) for order, trigger in wanted if order.shop.trigger_enabled(trigger)]
+    if not wanted:
+        return []
     existing = set(
         OutboundMessage.objects.filter(order__in=[order for order, _ in wanted]).values_list("order_id", "trigger")
     )
     messages = [
-        OutboundMessage(shop_id=order.shop_id, order=order, trigger=trigger, phone=order.customer_phone)
-        for order, trigger in wanted
+        OutboundMessage(shop_id=order.shop_id, order=order, trigger=trigger, phone=customer_phone(order))
+        for order, trigger in dict.fromkeys(wanted)
         if (order.pk, trigger) not in existing
     ]
     if not messages:
-        return 0
+        return []
     try:
         with transaction.atomic():
             bulk.insert_objects(OutboundMessage, messages)
     except IntegrityError:  # another writer got in between: one by one, the unique constraint decides
-        return sum(create_trigger(order, trigger) for order, trigger in wanted)
-    bulk.insert_objects(MessageEvent, [MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
-    from .tasks import start_pipelines
-
+        messages = [m for m in (create_one(m) for m in messages) if m is not None]
+    else:
+        bulk.insert_objects(MessageEvent, [MessageEvent(message=m, status=Status.PENDING, note="created") for m in messages])
     ids = [message.pk for message in messages]
-    transaction.on_commit(lambda: start_pipelines.delay(ids))
-    log.info("outbox: %s rows created (%s to %s)", len(ids), ids[0], ids[-1])
-    return len(ids)
+    if ids:
+        announce_after_commit(ids)
+        log.info("outbox: %s rows created (%s to %s)", len(ids), ids[0], ids[-1])
+    return ids
+
+
+def create_one(message: OutboundMessage) -> OutboundMessage | None:
+    message.pk, message._state.adding = None, True  # the failed batch may have numbered it
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+            MessageEvent.objects.create(message=message, status=Status.PENDING, note="created")
+    except IntegrityError:
+        return None
+    return message
+
+
+def customer_phone(order) -> str:
+    return normalize_phone(order.customer_phone) or order.customer_phone
+
+
+def announce_after_commit(message_ids: list[int]):
+    """Start the pipelines of these rows once the transaction commits. The seller runs them;
+    messaging names its task only. A publish that fails is logged and left to the reconciler,
+    which restarts any row that has not moved: committed work never becomes an error."""
+    transaction.on_commit(lambda: publish(PIPELINE_TASK, list(message_ids)))
+
+
+def publish(task_name: str, *args) -> bool:
+    try:
+        app.send_task(task_name, args=list(args))
+    except Exception as exc:  # the broker is down or refused: the rows wait for the reconciler
+        log.warning("could not publish %s (left to the reconciler): %s", task_name, exc)
+        return False
+    return True
 
 
 def move(message_id: int, expected, new_status: str, note: str = "", **fields) -> bool:
@@ -72,6 +105,8 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     worker (or an earlier run) moved it first. A move that gives up the row, or clears
     `reserved_at`, releases the row's reservation after commit."""
     expected = [expected] if isinstance(expected, str) else list(expected)
+    if any(new_status not in GRAPH[status] for status in expected):
+        raise ValueError(f"the outbox never moves {expected} -> {new_status}")
     releasing = new_status in GIVING_UP or ("reserved_at" in fields and fields["reserved_at"] is None)
     if releasing:
         fields["reserved_at"] = None
@@ -79,7 +114,7 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
         held = None
         if releasing:
             held = (OutboundMessage.objects.select_for_update().filter(pk=message_id, status__in=expected)
-                    .exclude(reserved_at=None).values("shop_id", "phone", "reserved_at").first())
+                    .exclude(reserved_at=None).values("phone", "reserved_at").first())
         changed = OutboundMessage.objects.filter(pk=message_id, status__in=expected).update(
             status=new_status, updated_at=timezone.now(), **fields
         )
@@ -92,11 +127,10 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     return bool(changed)
 
 
-def release(message_id: int, shop_id: int, phone: str, reserved_at):
-    from seller import limits
-
+def release(message_id: int, phone: str, reserved_at):
     try:
-        limits.release(shop_id, phone, message_id, reserved_at)
+        shop = OutboundMessage.objects.select_related("shop").get(pk=message_id).shop
+        limits.release(shop, phone, message_id, reserved_at)
     except RedisError as exc:
         # Only over-counts until the key expires: the safe side.
         log.warning("outbox %s: reservation not released: %s", message_id, exc)
@@ -116,11 +150,8 @@ def cancel(message_ids, note: str = "by an operator") -> int:
 def retry(message_ids, note: str = "retried by an operator") -> int:
     """Failed rows start again from the policy check (which reserves their place anew);
     returns how many. Their pipeline starts after commit."""
-    from seller.pipeline import start_pipeline
-
-    count = 0
-    for pk in message_ids:
-        if move(pk, Status.FAILED, Status.PENDING, note=note, reason="", attempts=0, last_error="", text=""):
-            transaction.on_commit(lambda pk=pk: start_pipeline(pk))
-            count += 1
-    return count
+    retried = [pk for pk in message_ids
+               if move(pk, Status.FAILED, Status.PENDING, note=note, reason="", attempts=0, last_error="", text="")]
+    if retried:
+        announce_after_commit(retried)
+    return len(retried)

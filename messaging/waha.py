@@ -2,12 +2,12 @@
 
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 log = logging.getLogger(__name__)
 
@@ -80,36 +80,44 @@ def raw_id(message_id: str) -> str:
     return message_id.rsplit("_", 1)[-1]
 
 
-_local = threading.local()
+def never_left(exc: requests.RequestException) -> bool:
+    """True only when the error proves no byte of the request reached WAHA: the connection was
+    refused, the name did not resolve, or connecting timed out. A connection dropped after it
+    was made (reset, closed, a truncated answer, a read timeout) proves nothing."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)  # a MaxRetryError carries the real cause as `reason`
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
-def http_session() -> requests.Session:
-    """One session per thread, kept: its connections to WAHA stay open from one send to the
-    next (a new session per message cost a TCP connection and its set-up each time)."""
-    if getattr(_local, "session", None) is None:
-        _local.session = requests.Session()
-    return _local.session
+@dataclass(frozen=True)
+class ChatMessage:
+    message_id: str
+    body: str
+    timestamp: int  # seconds
 
 
 class WahaClient:
     def __init__(self, session: str | None = None):
         self.base_url = settings.WAHA_URL.rstrip("/")
         self.session_name = session or settings.WAHA_SESSION
-        self.http = http_session()
-        self.headers = {"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"}
+        self.http = requests.Session()
+        self.http.headers.update({"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"})
         self.timeout = (5, settings.WAHA_TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            response = self.http.request(method, self.base_url + path, timeout=self.timeout, headers=self.headers,
-                                         **kwargs)
-        except requests.ConnectionError as exc:
-            # A refused or failed connection: the request never left.
-            raise WahaTransientError(f"{method} {path}: cannot connect") from exc
-        except requests.Timeout as exc:
+            response = self.http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            if never_left(exc):
+                raise WahaTransientError(f"{method} {path}: cannot connect") from exc
             if method == "POST":
-                raise WahaMaybeSent(f"{method} {path}: no answer within {self.timeout[1]} s") from exc
-            raise WahaTransientError(f"{method} {path}: timeout") from exc
+                # Connected, then no (whole) answer: WAHA may have read the request and sent it.
+                raise WahaMaybeSent(f"{method} {path}: {type(exc).__name__} after connecting") from exc
+            raise WahaTransientError(f"{method} {path}: {type(exc).__name__}") from exc
         if response.status_code < 400:
             return response
         detail = response.text[:300]
@@ -137,6 +145,27 @@ class WahaClient:
         except ValueError:
             message_id = ""  # sent (2xx) but unreadable: keep the send, lose only the id
         return SentMessage(message_id=message_id, chat_id=chat_id)
+
+    def our_recent_messages(self, chat_id: str, since_s: int, limit: int = 50) -> list[ChatMessage]:
+        """Our own messages in the chat since `since_s` (WAHA's chat history; NOWEB needs its store).
+        Filters are asked of WAHA and applied again here: not every engine honours them."""
+        params = {"limit": limit, "downloadMedia": "false", "filter.fromMe": "true", "filter.timestamp.gte": since_s}
+        response = self.request("GET", f"/api/{self.session_name}/chats/{chat_id}/messages", params=params)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise WahaTransientError("WAHA's chat history is not JSON") from exc
+        if not isinstance(body, list):
+            raise WahaTransientError(f"WAHA's chat history is a {type(body).__name__}, not a list")
+        found = []
+        for item in body:
+            if not isinstance(item, dict) or item.get("fromMe") is False:
+                continue
+            timestamp = item.get("timestamp")
+            timestamp = int(timestamp) if isinstance(timestamp, (int, float)) else since_s
+            if timestamp >= since_s:
+                found.append(ChatMessage(message_id_from(item), str(item.get("body") or ""), timestamp))
+        return found
 
     def show_typing(self, chat_id: str, seconds: float):
         """Seen, typing for a while, then stop: what a person does before answering."""

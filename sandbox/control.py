@@ -231,8 +231,8 @@ def not_on_whatsapp(state, request):
 def waha_faults(state, request):
     body = _body(request)
     responses = body.get("responses", [])
-    if not all(r == "463" or (isinstance(r, int) and 400 <= r <= 599) for r in responses):
-        return problem('responses must be HTTP error statuses or "463", e.g. [500, 422, "463"]')
+    if not all(r in ("463", "drop") or (isinstance(r, int) and 400 <= r <= 599) for r in responses):
+        return problem('responses must be HTTP error statuses, "463" or "drop", e.g. [500, 422, "463", "drop"]')
     with state.lock:
         if "responses" in body:
             state.waha_faults.clear()

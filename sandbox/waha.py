@@ -2,6 +2,7 @@
 
 import json
 import re
+import socket
 import time
 from datetime import datetime, timezone
 
@@ -100,7 +101,7 @@ def _session_body(state, session):
 def send_text(state, request):
     fault = state.take_waha_fault()
     body, problems = _chat_request(request, "session", "chatId", "text")
-    if fault is not None:
+    if fault is not None and fault != "drop":
         return _fault(fault, body.get("session") or "default")
     if problems:
         return bad_request(problems)
@@ -119,7 +120,47 @@ def send_text(state, request):
         # The message has left; only the answer is late (what a crash test needs).
         state.stopping.wait(delay)
     webhooks.acks_later(state, session, message)
+    if fault == "drop":
+        return _drop_connection(request)  # the message has left; the answer never comes
     return reply(_sent_body(session, message), 201)
+
+
+def _drop_connection(request):
+    """Close the client's connection without a word, as a proxy or a crashed WAHA does after
+    reading the whole request: the client sees the connection reset or closed."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    return reply({}, 500)  # never reaches the client
+
+
+@endpoint
+def chat_messages(state, request, session, chat_id):
+    """`GET /api/{session}/chats/{chatId}/messages`: the chat's messages, newest first, as
+    WAHA's WAMessage; `filter.fromMe`, `filter.timestamp.gte` (s) and `limit` honoured. NOWEB
+    without its store refuses, as the real one does."""
+    with state.lock:
+        refusal = _refusal(state, session)
+        if refusal:
+            return refusal
+        engine = state.sessions[session]["engine"]
+        sent = [dict(m) for m in state.sent if m["session"] == session and m["chatId"] == chat_id]
+    if engine == "NOWEB":
+        return reply({"statusCode": 400, "message": "Enable NOWEB store 'config.noweb.store.enabled=True' and "
+                      "'config.noweb.store.full_sync=True' when starting a new session", "error": "Bad Request"}, 400)
+    try:
+        limit = int(request.args.get("limit", 100))
+        since = float(request.args.get("filter.timestamp.gte", 0))
+    except ValueError:
+        return bad_request(["limit and filter.timestamp.gte must be numbers"])
+    only_mine = request.args.get("filter.fromMe")
+    messages = [{"id": m["id"], "timestamp": int(m["timestamp"]), "from": state.sessions[session]["me"]["id"],
+                 "fromMe": True, "to": chat_id, "body": m["text"], "hasMedia": False, "ack": 1, "ackName": "SERVER"}
+                for m in sent if m["timestamp"] >= since]
+    if only_mine == "false":
+        messages = []  # the sandbox's chats hold only what we sent
+    return reply(sorted(messages, key=lambda m: -m["timestamp"])[:limit])
 
 
 def _fault(fault, session_name):
@@ -225,5 +266,6 @@ RULES = [
     Rule(f"{PREFIX}/api/contacts/check-exists", endpoint=check_exists, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/pn/<phone>", endpoint=phone_to_lid, methods=["GET"]),
     Rule(f"{PREFIX}/api/<session>/lids/<lid>", endpoint=lid_to_phone, methods=["GET"]),
+    Rule(f"{PREFIX}/api/<session>/chats/<chat_id>/messages", endpoint=chat_messages, methods=["GET"]),
     Rule(f"{PREFIX}/<path:rest>", endpoint=not_found),
 ]

@@ -108,7 +108,8 @@ def prepare_database():
         User.objects.create_superuser("admin", "admin@example.com", "admin")
     # Faster than production so the demo shows something within a minute.
     every, _ = IntervalSchedule.objects.get_or_create(every=10, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.filter(task__in=["kaspi_sync.sync_all_shops", "seller.enqueue_due_messages"]).update(interval=every)
+    PeriodicTask.objects.filter(task__in=["kaspi_sync.sync_all_shops", "seller.enqueue_due_messages",
+                                          "seller.reconcile"]).update(interval=every)
 
 
 def demo_shop():

@@ -1,10 +1,17 @@
+"""The seller's part of the admin: its own models, and what it adds to the shop, order and
+outbox pages that `kaspi_sync` and `messaging` own (fallback templates checked, previews)."""
+
+from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from kaspi_sync.admin import OrderAdmin, ShopAdmin, ShopForm
+from kaspi_sync.models import Order, Shop
 from messaging.admin import OutboundMessageAdmin
-from messaging.models import OutboundMessage
+from messaging.models import OutboundMessage, Trigger
 
 from . import preview
+from .fallback import TEMPLATE_HELP, template_errors
 from .models import MetricsPeriod
 
 
@@ -42,9 +49,38 @@ def preview_outbox_messages(modeladmin, request, queryset):
     return show_previews(modeladmin, request, previews, "Preview: what these messages would say")
 
 
-# The outbox admin belongs to `messaging`; the seller adds its preview action to it here, so
-# each app keeps its own code.
-admin.site.unregister(OutboundMessage)
+class SellerShopForm(ShopForm):
+    """The shop form, with each trigger's fallback template checked before it is saved."""
+
+    class Meta(ShopForm.Meta):
+        help_texts = {f"fallback_{trigger.lower()}": TEMPLATE_HELP for trigger in Trigger.values}
+
+    def clean(self):
+        cleaned = super().clean()
+        for trigger in Trigger.values:
+            field = f"fallback_{trigger.lower()}"
+            template = (cleaned.get(field) or "").strip()
+            if template and (errors := template_errors(template, trigger)):
+                self.add_error(field, forms.ValidationError(errors))
+            elif field in cleaned:
+                cleaned[field] = template
+        return cleaned
+
+
+# The shop, order and outbox admins belong to `kaspi_sync` and `messaging`; the seller adds its
+# template checks and preview actions to them here, so dependencies point one way.
+for model in (Shop, Order, OutboundMessage):
+    admin.site.unregister(model)
+
+
+@admin.register(Shop)
+class SellerShopAdmin(ShopAdmin):
+    form = SellerShopForm
+
+
+@admin.register(Order)
+class SellerOrderAdmin(OrderAdmin):
+    actions = [*(OrderAdmin.actions or []), preview_order_messages]
 
 
 @admin.register(OutboundMessage)

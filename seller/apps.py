@@ -6,4 +6,4 @@ class SellerConfig(AppConfig):
     verbose_name = "AI seller"
 
     def ready(self):
-        from . import instrumentation  # noqa: F401  (connects the Celery task signals)
+        from .ops import instrumentation  # noqa: F401  (connects the Celery task signals)

@@ -3,16 +3,17 @@
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import outbox
+from messaging import limits, outbox
 from messaging.models import OutboundMessage
 
-from . import limits, policy
+from . import policy
 
 Status = OutboundMessage.Status
 
 
 def check_message(message_id: int, now=None) -> bool:
-    """True when the row may go on to be written now (its place under the caps is reserved)."""
+    """True when the row may go on to be written now: it moved `pending -> approved` with its
+    place under the caps reserved, in one transaction."""
     now = now or timezone.now()
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None or message.status != Status.PENDING:
@@ -20,13 +21,12 @@ def check_message(message_id: int, now=None) -> bool:
     decision = policy.decide(message, now)
     if decision.action == "allow":
         with transaction.atomic():
-            limits.lock_customer(message.shop_id, message.phone)
+            limits.lock_customer(message.shop.session_name, message.phone)
             if not OutboundMessage.objects.select_for_update().filter(pk=message_id, status=Status.PENDING).exists():
                 return False  # moved meanwhile (cancelled, or another run decided)
             decision = policy.after_limits(message, limits.reserve(message, now))
             if decision.action == "allow":
-                OutboundMessage.objects.filter(pk=message_id).update(reserved_at=now)
-                return True
+                return outbox.move(message_id, Status.PENDING, Status.APPROVED, note="place reserved", reserved_at=now)
     apply(message_id, Status.PENDING, decision)
     return False
 
@@ -42,14 +42,14 @@ def apply(message_id: int, expected, decision: policy.Decision, note: str = "") 
     return outbox.move(message_id, expected, new_status, note=note, reason=decision.reason)
 
 
-def release_due(now=None) -> list[int]:
+def release_due(now=None) -> list[tuple[int, str]]:
     """Deferred rows whose time has come go back to where they were: pending, or generated
-    when they were deferred at send time (their text is kept). Returns their ids."""
+    when they were deferred at send time (their text is kept). Returns (id, status) pairs."""
     now = now or timezone.now()
     due = OutboundMessage.objects.filter(status=Status.DEFERRED, not_before__lte=now).values_list("pk", "text")
     released = []
     for message_id, text in due[:1000]:
         back_to = Status.GENERATED if text else Status.PENDING
         if outbox.move(message_id, Status.DEFERRED, back_to, note="due"):
-            released.append(message_id)
+            released.append((message_id, back_to))
     return released

@@ -6,18 +6,10 @@ import string
 
 from messaging.models import Trigger
 
+from . import triggers
+
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    ("ru", Trigger.POST_PURCHASE): "Здравствуйте, {first_name}! Спасибо за заказ в магазине {shop}: {items}. {delivery} "
-    "Если появятся вопросы, просто ответьте на это сообщение.",
-    ("ru", Trigger.ORDER_DELIVERED): "Здравствуйте, {first_name}! Надеемся, покупка вам понравилась: {items}. "
-    "Будем благодарны за отзыв на Kaspi: {review_link}",
-    ("kk", Trigger.POST_PURCHASE): "Сәлеметсіз бе, {first_name}! {shop} дүкеніндегі тапсырысыңызға рахмет: {items}. "
-    "{delivery} Сұрақтарыңыз болса, осы хабарламаға жауап беріңіз.",
-    ("kk", Trigger.ORDER_DELIVERED): "Сәлеметсіз бе, {first_name}! Сатып алған тауарыңыз ұнады деп үміттенеміз: {items}. "
-    "Kaspi-де пікір қалдырсаңыз, қуанамыз: {review_link}",
-}
 PLACEHOLDERS = {
     "first_name": "the customer's first name (left out with its comma when unknown)",
     "items": "what was bought, up to three names",
@@ -29,16 +21,21 @@ PLACEHOLDERS = {
 TEMPLATE_HELP = "Empty: the built-in template. Placeholders: " + ", ".join(
     "{%s} (%s)" % item for item in PLACEHOLDERS.items()
 )
-ONLY_FOR = {"delivery": Trigger.POST_PURCHASE, "review_link": Trigger.ORDER_DELIVERED}
+# A placeholder that only some triggers fill: which spec field says so.
+ONLY_FOR = {"delivery": "delivery", "review_link": "review_link"}
 MAX_TEMPLATE_LENGTH = 450
 NO_ITEMS = {"ru": "ваш заказ", "kk": "тапсырысыңыз"}
 
 
 def template_for(shop, trigger: str) -> str:
-    own = shop.fallback_post_purchase if trigger == Trigger.POST_PURCHASE else shop.fallback_order_delivered
+    own = getattr(shop, f"fallback_{trigger.lower()}")
     if own.strip() and not template_errors(own, trigger):
         return own.strip()
-    return DEFAULTS[(shop.language if shop.language in ("ru", "kk") else "ru", trigger)]
+    return built_in(shop.language, trigger)
+
+
+def built_in(language: str, trigger: str) -> str:
+    return triggers.spec(trigger).fallback[language if language in ("ru", "kk") else "ru"]
 
 
 def template_errors(template: str, trigger: str) -> list[str]:
@@ -58,8 +55,9 @@ def template_errors(template: str, trigger: str) -> list[str]:
             errors.append(f"Unknown placeholder {{{field}}}. Use only {names}.")
         elif spec or conversion:
             errors.append(f"Write the placeholder plainly as {{{field}}}, without ! or :.")
-        elif ONLY_FOR.get(field, trigger) != trigger:
-            errors.append(f"{{{field}}} exists only for {Trigger(ONLY_FOR[field]).label} messages.")
+        elif field in ONLY_FOR and not getattr(triggers.spec(trigger), ONLY_FOR[field]):
+            users = [Trigger(t).label for t in Trigger.values if getattr(triggers.spec(t), ONLY_FOR[field])]
+            errors.append(f"{{{field}}} exists only for {' and '.join(users)} messages.")
     return errors
 
 
@@ -82,7 +80,7 @@ def render(template: str, data: dict) -> str:
         text = template.format_map(values)
     except (ValueError, KeyError, IndexError, AttributeError):  # saved before validation existed
         log.warning("a fallback template is broken; the built-in one was used")
-        return render(DEFAULTS[(language, data["trigger"])], data)
+        return render(built_in(language, data["trigger"]), data)
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r" ([,!.?:])", r"\1", text).strip()
     return text[:1].upper() + text[1:]

@@ -1,7 +1,7 @@
 """May this message be written and sent now? The rules that keep the seller from spamming.
 
 `decide` reads the database and the clock only; the cap and the cooldown are counted in Redis
-(`seller.limits`) and turned into a decision by `after_limits`.
+(`messaging.limits`) and turned into a decision by `after_limits`.
 """
 
 from dataclasses import dataclass
@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from kaspi_sync.models import Order
-from messaging.models import OptOut, OutboundMessage, Trigger
+from kaspi_sync import quiet_hours
+from messaging.limits import Outcome
+from messaging.models import OptOut, OutboundMessage
 from messaging.phones import normalize_phone
 
-from . import quiet_hours
-from .limits import Outcome
+from .triggers import spec
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,13 @@ class Decision:
 
 
 ALLOW = Decision("allow")
-DELAY_SETTING = {Trigger.POST_PURCHASE: "post_purchase_delay_hours", Trigger.ORDER_DELIVERED: "delivered_delay_hours"}
 
 
 def decide(message: OutboundMessage, now: datetime | None = None, at_send: bool = False) -> Decision:
     """At send time (`at_send`) a message that was due when written does not expire."""
     now = now or timezone.now()
     order, shop = message.order, message.shop
-    if order.state in (Order.State.CANCELLED, Order.State.RETURNED):
+    if order.state in spec(message.trigger).cancelled_by:
         return Decision("cancel", f"order_{order.state}")
     if not shop.is_active or not shop.trigger_enabled(message.trigger):
         return Decision("block", "disabled")
@@ -71,12 +70,8 @@ def defer(message: OutboundMessage, until: datetime, reason: str, at_send: bool 
 
 def due_time(message: OutboundMessage) -> datetime:
     """When the trigger's event happened, plus the trigger's delay."""
-    order = message.order
-    if message.trigger == Trigger.ORDER_DELIVERED:
-        happened = order.delivered_at or message.created_at
-    else:
-        happened = order.created_at_kaspi
-    return happened + timedelta(hours=message.shop.setting(DELAY_SETTING[message.trigger]))
+    trigger = spec(message.trigger)
+    return trigger.event_time(message) + timedelta(hours=message.shop.setting(trigger.delay_setting))
 
 
 def expiry(message: OutboundMessage) -> datetime:

@@ -1,22 +1,61 @@
+"""The pipeline's tasks: thin, each over a plain function (`seller.pipeline`, `seller.reconciler`)."""
+
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
-from . import eligibility, writer
-from .pipeline import start_pipeline
+from messaging.models import OutboundMessage
+
+from . import eligibility, pipeline, reconciler, sending
+
+Status = OutboundMessage.Status
+
+
+@shared_task(name="seller.start_pipelines")
+def start_pipelines(message_ids: list[int]):
+    """New rows announced by messaging (a sync's batch, a retry): one publish each, by a worker."""
+    pipeline.start(message_ids)
 
 
 @shared_task(name="seller.check_eligibility")
 def check_eligibility(message_id: int):
-    eligibility.check_message(message_id)
+    pipeline.check(message_id)
 
 
-@shared_task(name="seller.generate_message", soft_time_limit=120, time_limit=150)
+@shared_task(name="seller.generate_message", soft_time_limit=settings.GENERATION_TASK_SOFT_LIMIT,
+             time_limit=settings.GENERATION_TASK_SOFT_LIMIT + 30)
 def generate_message(message_id: int):
-    writer.write_message(message_id)
+    pipeline.write(message_id)
+
+
+@shared_task(name="seller.send_whatsapp", bind=True, max_retries=None)
+def send_whatsapp(self, message_id: int):
+    # Retries are bounded by the row's own attempts (WAHA_SEND_MAX_ATTEMPTS); pace turns are not errors.
+    try:
+        pipeline.send(message_id)
+    except sending.SendLater as exc:
+        raise self.retry(countdown=exc.seconds, exc=exc)
 
 
 @shared_task(name="seller.enqueue_due_messages")
 def enqueue_due_messages():
     """Every minute (beat): deferred rows that are due start their pipeline again."""
-    for message_id in eligibility.release_due():
-        transaction.on_commit(lambda message_id=message_id: start_pipeline(message_id))
+    for message_id, status in eligibility.release_due():
+        transaction.on_commit(lambda message_id=message_id, status=status: pipeline.start([message_id], status))
+
+
+@shared_task(name="seller.reconcile")
+def reconcile():
+    """Every minute (beat): restart what has not moved, settle what may have been sent."""
+    return reconciler.reconcile()
+
+
+# Names of an earlier release: tasks queued under them before a deploy still run.
+@shared_task(name="messaging.send_whatsapp")
+def send_whatsapp_old_name(message_id: int):
+    pipeline.start([message_id], Status.GENERATED)
+
+
+@shared_task(name="messaging.start_pipelines")
+def start_pipelines_old_name(message_ids: list[int]):
+    pipeline.start(message_ids)

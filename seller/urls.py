@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from .ops import api
 
 urlpatterns = [
     path("metrics", api.MetricsView.as_view(), name="ai-seller-metrics"),

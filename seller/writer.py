@@ -12,12 +12,12 @@ Status = OutboundMessage.Status
 
 def write_message(message_id: int) -> bool:
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
-    if message is None or message.status != Status.PENDING:
+    if message is None or message.status != Status.APPROVED:
         return False
     written = generation.write(message)
     return outbox.move(
         message_id,
-        Status.PENDING,
+        Status.APPROVED,
         Status.GENERATED,
         note=written.source,
         text=written.text,

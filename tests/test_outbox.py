@@ -14,10 +14,26 @@ def order(db):
 
 
 def test_it_creates_one_row_per_order_and_trigger_however_often_asked(order):
-    assert outbox.create_trigger(order, Trigger.POST_PURCHASE) == 1
-    assert outbox.create_trigger(order, Trigger.POST_PURCHASE) == 0
-    assert outbox.create_trigger(order, Trigger.ORDER_DELIVERED) == 1
+    assert len(outbox.create_messages([(order, Trigger.POST_PURCHASE)])) == 1
+    assert outbox.create_messages([(order, Trigger.POST_PURCHASE), (order, Trigger.POST_PURCHASE)]) == []
+    assert len(outbox.create_messages([(order, Trigger.ORDER_DELIVERED)])) == 1
     assert OutboundMessage.objects.filter(order=order).count() == 2
+
+
+def test_the_phone_is_stored_normalised(order):
+    Order.objects.filter(pk=order.pk).update(customer_phone="8 (701) 123-45-67")
+    order.refresh_from_db()
+    outbox.create_messages([(order, Trigger.POST_PURCHASE)])
+    assert OutboundMessage.objects.get(order=order).phone == "+77011234567"
+
+
+def test_a_move_outside_the_status_graph_is_refused(order):
+    outbox.create_messages([(order, Trigger.POST_PURCHASE)])
+    message = OutboundMessage.objects.get(order=order)
+    with pytest.raises(ValueError, match="never moves"):
+        outbox.move(message.pk, OutboundMessage.Status.PENDING, OutboundMessage.Status.SENT)
+    message.refresh_from_db()
+    assert message.status == "pending"
 
 
 def test_the_database_refuses_a_second_row_for_the_same_trigger(order):
@@ -27,7 +43,7 @@ def test_the_database_refuses_a_second_row_for_the_same_trigger(order):
 
 
 def test_a_move_happens_once_and_leaves_an_event(order):
-    outbox.create_trigger(order, Trigger.POST_PURCHASE)
+    outbox.create_messages([(order, Trigger.POST_PURCHASE)])
     message = OutboundMessage.objects.get(order=order)
     Status = OutboundMessage.Status
     assert outbox.move(message.pk, Status.PENDING, Status.BLOCKED, note="opt_out", reason="opt_out")
@@ -40,5 +56,5 @@ def test_a_move_happens_once_and_leaves_an_event(order):
 def test_a_disabled_trigger_creates_nothing(order):
     Shop.objects.filter(pk=order.shop_id).update(order_delivered_enabled=False)
     order.shop.refresh_from_db()
-    assert outbox.create_trigger(order, Trigger.ORDER_DELIVERED) == 0
+    assert outbox.create_messages([(order, Trigger.ORDER_DELIVERED)]) == []
     assert not OutboundMessage.objects.exists()

@@ -16,5 +16,6 @@ def every(minutes):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("kaspi_sync", "0006_i12_sync_quarantine"), ("django_celery_beat", "0019_alter_periodictasks_options")]
+    dependencies = [("kaspi_sync", "0006_i12_sync_quarantine"), ("kaspi_sync", "0006_i9_shop_mode"),
+                    ("django_celery_beat", "0019_alter_periodictasks_options")]
     operations = [migrations.RunPython(every(1), every(5))]

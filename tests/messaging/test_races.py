@@ -10,8 +10,8 @@ from django.utils import timezone
 from kombu import Connection
 
 from messaging.models import OutboundMessage
-from messaging.tasks import send_whatsapp
-from seller.pipeline import start_pipeline
+from seller.tasks import send_whatsapp
+from seller import pipeline
 from tests.helpers import wait_until
 from tests.policy.conftest import forget_redis_keys
 
@@ -44,7 +44,7 @@ def race_eight(make_message):
     """Eight messages to one customer, their pipelines all started at once."""
     rows = [make_message(created=timezone.now()) for _ in range(8)]
     for row in rows:
-        start_pipeline(row.pk)
+        pipeline.start([row.pk])
     return rows
 
 

@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from kaspi_sync.models import Order, Shop
-from messaging import sending, session_state
+from messaging import session_state
+from seller import sending
 from messaging.models import OptOut, OutboundMessage, SessionPause
-from messaging.tasks import send_whatsapp
+from seller.tasks import send_whatsapp
 from seller import eligibility
 from tests.helpers import wait_until
 from tests.policy.conftest import almaty
@@ -55,7 +56,7 @@ class TestWithAWorker:
         row = wait_until(lambda: status_of(message) if status_of(message).status == "sent" else None, what="the send")
         assert [m["text"] for m in sandbox.sent(CHAT)] == [TEXT]
         assert row.attempts == 4 and row.waha_message_id and row.last_error == ""
-        assert list(row.events.values_list("status", flat=True)) == ["sending", "generated"] * 3 + ["sending", "sent"]
+        assert list(row.events.values_list("status", flat=True)) == ["approved"] + ["sending", "generated"] * 3 + ["sending", "sent"]
 
     def test_transient_errors_are_retried_a_bounded_number_of_times(self, sandbox, written, celery_worker,
                                                                     quick_retries, settings):
@@ -172,7 +173,7 @@ class TestRecheckAtSendTime:
         assert (row.status, row.not_before, row.text) == ("deferred", almaty(2026, 11, 25, 9, 0), TEXT)
         assert row.reserved_at is not None  # still holds its place: it will be sent
         assert sandbox.sent(CHAT) == []
-        assert eligibility.release_due(now=almaty(2026, 11, 25, 9, 0)) == [message.pk]
+        assert eligibility.release_due(now=almaty(2026, 11, 25, 9, 0)) == [(message.pk, Status.GENERATED)]
         sending.send_message(message.pk, now=almaty(2026, 11, 25, 9, 0))
         assert status_of(message).status == "sent"
         assert [m["text"] for m in sandbox.sent(CHAT)] == [TEXT]

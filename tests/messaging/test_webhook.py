@@ -10,7 +10,7 @@ from django.conf import settings
 
 from messaging import inbound, optouts
 from messaging.models import InboundMessage, OptOut, OutboundMessage
-from messaging.sending import send_message
+from seller.sending import send_message
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

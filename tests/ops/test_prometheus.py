@@ -28,7 +28,7 @@ def test_it_counts_the_pipeline_and_times_the_tasks_of_a_real_worker(sandbox, sh
     order = sandbox.control("kaspi/orders", token=shop.kaspi_token, phone="7011234567")
     sync_all_shops.delay()
     wait_until(lambda: OutboundMessage.objects.filter(order__code=order["code"], status="sent").exists(), what="the send")
-    wait_until(lambda: scrape(api).get(("aiseller_tasks_total", frozenset({("task", "messaging.send_whatsapp"),
+    wait_until(lambda: scrape(api).get(("aiseller_tasks_total", frozenset({("task", "seller.send_whatsapp"),
                                                                             ("state", "SUCCESS")}))),
                what="the send task's timing")
 
@@ -39,7 +39,9 @@ def test_it_counts_the_pipeline_and_times_the_tasks_of_a_real_worker(sandbox, sh
                                                            ("status", "sent"), ("reason", "")}))] == 1
     assert metrics[("aiseller_messages_generated_total", frozenset({("source", "ai")}))] == 1
     assert metrics[("aiseller_llm_tokens_total", frozenset({("kind", "prompt")}))] > 0
-    for task in ("kaspi_sync.sync_shop", "seller.check_eligibility", "seller.generate_message", "messaging.send_whatsapp"):
+    assert metrics[("aiseller_outbox_waiting", frozenset({("status", "pending")}))] == 0
+    assert metrics[("aiseller_outbox_oldest_age_seconds", frozenset({("status", "sending")}))] == 0
+    for task in ("kaspi_sync.sync_shop", "seller.check_eligibility", "seller.generate_message", "seller.send_whatsapp"):
         assert metrics[("aiseller_task_duration_seconds_count", frozenset({("task", task)}))] >= 1
         assert metrics[("aiseller_task_duration_seconds_sum", frozenset({("task", task)}))] > 0
         assert metrics[("aiseller_task_duration_seconds_bucket", frozenset({("task", task), ("le", "+Inf")}))] >= 1

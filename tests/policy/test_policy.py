@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from messaging import outbox
 from messaging.models import OptOut, OutboundMessage, Trigger
-from seller import eligibility, quiet_hours
+from kaspi_sync import quiet_hours
+from seller import eligibility
 
 from .conftest import PHONE, almaty, forget_redis_keys
 
@@ -44,7 +45,7 @@ class TestQuietHours:
         policy_shop.save()
         message = make_message(created=almaty(2026, 11, 24, 9, 0))
         assert check(message, now=almaty(2026, 11, 24, 9, 0))
-        assert message.status == "pending" and message.reserved_at is not None
+        assert message.status == "approved" and message.reserved_at is not None
 
     def test_quiet_hours_are_read_in_the_shops_own_time_zone(self, policy_shop, make_message):
         policy_shop.quiet_hours, policy_shop.timezone = "21:00-09:00", "Europe/Moscow"
@@ -86,7 +87,7 @@ class TestCooldown:
         check(first, now=NOON)
         check(second, now=NOON + timedelta(hours=2))
 
-        assert eligibility.release_due(now=NOON + timedelta(hours=24)) == [second.pk]
+        assert eligibility.release_due(now=NOON + timedelta(hours=24)) == [(second.pk, Status.PENDING)]
         assert check(second, now=NOON + timedelta(hours=24))
 
     def test_a_cooldown_longer_than_the_deferral_limit_expires_the_message(self, policy_shop, make_message):
@@ -102,13 +103,23 @@ class TestCooldown:
         assert not check(message, now=NOON + timedelta(hours=73))
         assert (message.status, message.reason) == ("blocked", "expired")
 
-    def test_other_customers_and_other_shops_are_not_held_back(self, policy_shop, make_message):
+    def test_other_customers_and_shops_with_their_own_number_are_not_held_back(self, policy_shop, make_message):
         from kaspi_sync.models import Shop
 
-        other_shop = Shop.objects.create(name="Другой магазин", kaspi_token="kaspi-other-token-02")
+        own_number = Shop.objects.create(name="Другой магазин", kaspi_token="kaspi-other-token-02", waha_session="other")
         assert check(make_message(created=NOON), now=NOON)
         assert check(make_message(phone="+77021234567", created=NOON), now=NOON)
-        assert check(make_message(shop=other_shop, created=NOON), now=NOON)
+        assert check(make_message(shop=own_number, created=NOON), now=NOON)
+
+    def test_two_shops_on_one_whatsapp_number_share_the_customers_cooldown_and_cap(self, policy_shop, make_message):
+        from kaspi_sync.models import Shop
+
+        same_number = Shop.objects.create(name="Соседний магазин", kaspi_token="kaspi-other-token-03")
+        assert policy_shop.session_name == same_number.session_name
+        assert check(make_message(created=NOON), now=NOON)
+        second = make_message(shop=same_number, created=NOON)
+        assert not check(second, now=NOON + timedelta(hours=1))
+        assert (second.status, second.events.last().note) == ("deferred", "cooldown")
 
 
 class TestCap:
@@ -142,7 +153,7 @@ class TestCap:
         policy_shop.save()
         first = make_message(created=NOON)
         assert check(first, now=NOON)
-        outbox.move(first.pk, Status.PENDING, Status.GENERATED)
+        outbox.move(first.pk, Status.APPROVED, Status.GENERATED)
         with django_capture_on_commit_callbacks(execute=True):
             outbox.move(first.pk, Status.GENERATED, Status.FAILED, reason="waha_http_400")
         first.refresh_from_db()
@@ -155,7 +166,7 @@ class TestCap:
         policy_shop.max_messages, policy_shop.cooldown_hours = 2, 0
         policy_shop.save()
         message = make_message(created=NOON)
-        assert check(message, now=NOON) and check(message, now=NOON)
+        assert check(message, now=NOON) and not check(message, now=NOON)  # approved already: no-op
         assert check(make_message(created=NOON), now=NOON)
         assert not check(make_message(created=NOON), now=NOON)
 
@@ -223,7 +234,8 @@ class TestOtherRules:
         waiting = make_message(phone="+77021234567", created=NOON, status=Status.DEFERRED)
         OutboundMessage.objects.filter(pk=waiting.pk).update(not_before=NOON)
 
-        assert sorted(eligibility.release_due(now=NOON)) == sorted([message.pk, waiting.pk])
+        assert sorted(eligibility.release_due(now=NOON)) == sorted([(message.pk, Status.GENERATED),
+                                                                    (waiting.pk, Status.PENDING)])
 
         message.refresh_from_db()
         waiting.refresh_from_db()

@@ -15,7 +15,7 @@ DELIVERED = dict({k: v for k, v in PLACED.items() if k != "delivery"}, trigger="
 
 
 def default(data):
-    return fallback.render(fallback.DEFAULTS[(data["language"], data["trigger"])], data)
+    return fallback.render(fallback.built_in(data["language"], data["trigger"]), data)
 
 
 def test_each_built_in_template_reads_as_a_message():
@@ -77,7 +77,7 @@ def test_a_good_template_with_literal_braces_is_accepted():
 
 def test_a_broken_template_stored_before_validation_gives_the_built_in_one(shop):
     shop.fallback_post_purchase = "Здравствуйте, {name}!"
-    assert fallback.template_for(shop, "POST_PURCHASE") == fallback.DEFAULTS[("ru", "POST_PURCHASE")]
+    assert fallback.template_for(shop, "POST_PURCHASE") == fallback.built_in("ru", "POST_PURCHASE")
 
 
 def shop_form(shop, **changes):

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from messaging.models import MessageEvent, OutboundMessage
 
-from . import instrumentation
+from . import health, instrumentation
 
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport keeps priorities 1-9 in "<queue>\x06\x16<n>"
 
@@ -35,6 +35,16 @@ class PipelineCollector:
         for row in OutboundMessage.objects.order_by().values("shop_id", "trigger", "status", "reason").annotate(n=Count("pk")):
             rows.add_metric([str(row["shop_id"]), row["trigger"], row["status"], row["reason"]], row["n"])
         yield rows
+
+        waiting = GaugeMetricFamily("aiseller_outbox_waiting", "Rows waiting in each status for the next step",
+                                    labels=["status"])
+        oldest = GaugeMetricFamily("aiseller_outbox_oldest_age_seconds",
+                                   "How long the oldest waiting row of each status has not moved", labels=["status"])
+        for row in health.backlog():
+            waiting.add_metric([row["status"]], row["rows"])
+            oldest.add_metric([row["status"]], row["oldest_age_seconds"])
+        yield waiting
+        yield oldest
 
         moves = CounterMetricFamily("aiseller_outbox_transitions", "Status changes in the outbox history, by the status reached",
                                     labels=["status"])

@@ -132,7 +132,7 @@ class TriggerDeliveredView(APIView):
             return Response({"detail": f"order {order.code} is {order.state}: nothing is sent"}, status=409)
         if not order.shop.trigger_enabled(Trigger.ORDER_DELIVERED):
             return Response({"detail": f"ORDER_DELIVERED is turned off for shop {order.shop_id}"}, status=409)
-        created = outbox.create_trigger(order, Trigger.ORDER_DELIVERED)
+        created = outbox.create_messages([(order, Trigger.ORDER_DELIVERED)])
         message = order.messages.get(trigger=Trigger.ORDER_DELIVERED)
         result = {"created": bool(created), "order_id": order.pk, "order_code": order.code, "shop_id": order.shop_id,
                   "outbox_id": message.pk, "status": message.status, "reason": message.reason}
@@ -173,6 +173,12 @@ class ShopStatusSerializer(serializers.Serializer):
     quarantined_orders = serializers.IntegerField(help_text="Orders that could not be parsed or saved (admin)")
 
 
+class BacklogSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    rows = serializers.IntegerField()
+    oldest_age_seconds = serializers.IntegerField()
+
+
 class StatusSerializer(serializers.Serializer):
     ok = serializers.BooleanField(help_text="Database, Redis and the broker answer")
     database = CheckSerializer()
@@ -182,6 +188,7 @@ class StatusSerializer(serializers.Serializer):
     waha = WahaSessionSerializer(many=True)
     openai = OpenAISerializer()
     shops = ShopStatusSerializer(many=True)
+    outbox = BacklogSerializer(many=True)
 
 
 class StatusView(APIView):

@@ -1,19 +1,23 @@
-"""From a written message to the customer's WhatsApp, at most once."""
+"""From a written message to the customer's WhatsApp, at most once: the row is `sending` and
+committed before the request; only an error that proves nothing left returns it to
+`generated`; anything else makes it `unknown`, resolved from WAHA's chat history."""
 
 import logging
 import random
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from seller import eligibility, policy
+from messaging import outbox, pace, session_state
+from messaging.models import OutboundMessage
+from messaging.phones import chat_id, normalize_phone
+from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock
 
-from . import outbox, pace, session_state
-from .models import OutboundMessage
-from .phones import chat_id, normalize_phone
-from .waha import WahaClient, WahaError, WahaReachoutTimelock
+from . import eligibility, policy
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -58,7 +62,7 @@ def send_message(message_id: int, now=None):
         return
     wait = pace.seconds_to_wait(session)
     if wait:
-        raise SendLater(wait, "pace")
+        raise later(message_id, wait, "pace")
     if settings.WAHA_HUMAN_PACING:
         look_human(waha, chat, message.text)
 
@@ -116,12 +120,48 @@ def give_up_or_retry(message_id: int, expected: str, exc: WahaError, attempts: i
         # WAHA answered with an error: nothing left for WhatsApp, so a retry cannot duplicate.
         if expected == Status.SENDING:
             outbox.move(message_id, Status.SENDING, Status.GENERATED, note="will retry", last_error=error)
-        raise SendLater(backoff(attempts), error)
+        raise later(message_id, backoff(attempts), error)
     else:
         reason = exc.reason if not exc.transient else "retries_exhausted"
         outbox.move(message_id, expected, Status.FAILED, note=error, reason=reason, last_error=error)
 
 
+def later(message_id: int, seconds: float, why: str) -> SendLater:
+    """The task will try again in `seconds`: the row says so (`not_before`), so the reconciler
+    leaves it to that retry instead of starting a second one."""
+    OutboundMessage.objects.filter(pk=message_id, status=Status.GENERATED).update(
+        not_before=timezone.now() + timedelta(seconds=seconds))
+    return SendLater(seconds, why)
+
+
 def backoff(attempts: int) -> float:
     base = settings.WAHA_RETRY_BACKOFF_SECONDS * 2 ** (attempts - 1)
     return min(base, MAX_BACKOFF_SECONDS) * random.uniform(1, 1.25)
+
+
+def resolve_unknown(message_id: int, now=None) -> str:
+    """What became of a row whose request may have left: look for it among our own messages in
+    the chat. Found: `sent`, with its id. Not found once the grace period is over: back to
+    `generated` to be sent once more (a recorded retry). WAHA unreachable: stays `unknown`.
+    Returns what it decided: sent, retry, waiting or unreachable."""
+    now = now or timezone.now()
+    message = OutboundMessage.objects.select_related("shop").filter(pk=message_id, status=Status.UNKNOWN).first()
+    if message is None:
+        return "moved"
+    since = message.updated_at - timedelta(minutes=2)  # WhatsApp's clock against ours
+    chat = message.chat_id or chat_id(normalize_phone(message.phone))
+    try:
+        ours = WahaClient(message.shop.session_name).our_recent_messages(chat, int(since.timestamp()))
+    except WahaError as exc:
+        OutboundMessage.objects.filter(pk=message_id).update(last_error=f"resolving: {exc}"[:1000])
+        return "unreachable"
+    match = next((m for m in ours if m.body.strip() == message.text.strip()), None)
+    if match:
+        outbox.move(message_id, Status.UNKNOWN, Status.SENT, note="found in WAHA's chat history",
+                    waha_message_id=match.message_id, sent_at=datetime.fromtimestamp(match.timestamp, dt_timezone.utc))
+        return "sent"
+    if now - message.updated_at < timedelta(minutes=settings.SELLER_UNKNOWN_GRACE_MINUTES):
+        return "waiting"
+    if outbox.move(message_id, Status.UNKNOWN, Status.GENERATED, note="not in WAHA's chat history: sent once more"):
+        return "retry"
+    return "moved"

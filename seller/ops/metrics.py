@@ -19,7 +19,7 @@ from django.utils import timezone
 from kaspi_sync.models import Shop
 from messaging.models import MessageEvent, OutboundMessage
 
-from .models import MetricsPeriod
+from seller.models import MetricsPeriod
 
 Status = OutboundMessage.Status
 

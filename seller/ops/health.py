@@ -2,13 +2,19 @@
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Min
+from django.utils import timezone
 
 from config import redis
 from config.celery_app import app
 from config.logging import redact
 from kaspi_sync.models import Shop
+from messaging.models import OutboundMessage
 from messaging.waha import WahaClient, WahaError
+
+Status = OutboundMessage.Status
+# Statuses a row waits in until the pipeline (or, for `unknown`, the reconciler) moves it on.
+WAITING = (Status.PENDING, Status.APPROVED, Status.GENERATED, Status.SENDING, Status.UNKNOWN, Status.DEFERRED)
 
 CRITICAL = ("database", "redis", "broker")  # without these nothing works: the status is 503
 
@@ -70,6 +76,22 @@ def shops() -> list[dict]:
     ]
 
 
+def backlog(now=None) -> list[dict]:
+    """Per waiting status: how many rows, and how long the oldest has not moved (seconds). A
+    deferred row counts as waiting from its `not_before`: before that, it is on time."""
+    now = now or timezone.now()
+    rows = OutboundMessage.objects.filter(status__in=WAITING).order_by()
+    found = {row["status"]: row for row in rows.values("status").annotate(n=Count("pk"), oldest=Min("updated_at"))}
+    due = rows.filter(status=Status.DEFERRED, not_before__lte=now).aggregate(oldest=Min("not_before"))["oldest"]
+    result = []
+    for status in WAITING:
+        row = found.get(status, {"n": 0, "oldest": None})
+        oldest = due if status == Status.DEFERRED else row["oldest"]
+        result.append({"status": status, "rows": row["n"],
+                       "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest else 0})
+    return result
+
+
 def status() -> dict:
     report = {"database": check(database), "redis": check(redis_ping), "broker": check(broker), "workers": check(workers)}
     database_ok = report["database"]["ok"]
@@ -77,5 +99,6 @@ def status() -> dict:
     report["openai"] = {"configured": bool(settings.OPENAI_API_KEY), "model": settings.OPENAI_MODEL,
                         "custom_base_url": bool(settings.OPENAI_BASE_URL)}
     report["shops"] = shops() if database_ok else []
+    report["outbox"] = backlog() if database_ok else []
     report["ok"] = all(report[part]["ok"] for part in CRITICAL)
     return report

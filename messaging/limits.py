@@ -1,5 +1,7 @@
 """The cap and the cooldown, checked and reserved in one Redis Lua script, so many workers
-racing on one customer never overshoot.
+racing on one customer never overshoot. A customer is what WhatsApp shows: the sending number
+(the shop's WAHA session, which several shops may share) and the phone; the daily cap is the
+shop's own.
 
 Redis is a cache of the outbox: each reserved row carries `reserved_at` in the database.
 When Redis has lost a key (restart, flush, expiry) the script says so, and the caller
@@ -17,8 +19,9 @@ from django.db import connection
 from redis.exceptions import RedisError
 
 from config import redis
-from kaspi_sync.models import Shop
-from messaging.models import OutboundMessage
+
+from .models import OutboundMessage
+from .session_state import sent_through
 
 # KEYS: 1 the customer's reservations (zset id -> ms), 2 its "built" marker,
 #       3 the shop's reservations of the day (zset), 4 its marker.
@@ -81,8 +84,8 @@ class Outcome:
         return self.result == "ok"
 
 
-def customer_keys(shop_id: int, phone: str) -> tuple[str, str]:
-    name = redis.key("limits", "customer", shop_id, phone.lstrip("+"))
+def customer_keys(session: str, phone: str) -> tuple[str, str]:
+    name = redis.key("limits", "customer", session, phone.lstrip("+"))
     return name, name + ":built"
 
 
@@ -101,11 +104,11 @@ def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def lock_customer(shop_id: int, phone: str):
-    """Within a transaction: one check at a time per customer (PostgreSQL advisory lock).
-    SQLite, for a local try, runs one write transaction at a time anyway."""
+def lock_customer(session: str, phone: str):
+    """Within a transaction: one check at a time per customer (sending number + phone; a
+    PostgreSQL advisory lock). SQLite, for a local try, runs one write transaction at a time anyway."""
     if connection.vendor == "postgresql":
-        digest = hashlib.blake2b(f"{shop_id}:{phone}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(f"{session}:{phone}".encode(), digest_size=8).digest()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
@@ -116,7 +119,7 @@ def reserve(message: OutboundMessage, now: datetime) -> Outcome:
     shop = message.shop
     window = timedelta(days=shop.setting("cap_window_days"))
     day = local_day(shop, now)
-    keys = [*customer_keys(shop.pk, message.phone), *day_keys(shop.pk, day.strftime("%Y%m%d"))]
+    keys = [*customer_keys(shop.session_name, message.phone), *day_keys(shop.pk, day.strftime("%Y%m%d"))]
     args = [
         message.pk, ms(now), int(window.total_seconds() * 1000), shop.setting("max_messages"),
         int(shop.setting("cooldown_hours") * 3600 * 1000), shop.setting("max_daily_messages"),
@@ -142,20 +145,21 @@ def rebuild_data(message: OutboundMessage, now: datetime, window: timedelta, day
                  today: bool) -> list:
     """The outbox's reservations of the lost parts, as the script's arguments (the row itself
     left out): counts first, then (id, ms) pairs."""
-    others = OutboundMessage.objects.filter(shop_id=message.shop_id, reserved_at__isnull=False).exclude(pk=message.pk)
+    others = OutboundMessage.objects.filter(reserved_at__isnull=False).exclude(pk=message.pk)
+    same_number = others.filter(sent_through(message.shop.session_name), phone=message.phone)
     parts = [
-        others.filter(phone=message.phone, reserved_at__gte=now - window) if customer else None,
-        others.filter(reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1)) if today else None,
+        same_number.filter(reserved_at__gte=now - window) if customer else None,
+        others.filter(shop_id=message.shop_id, reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1))
+        if today else None,
     ]
     rows = [list(part.values_list("pk", "reserved_at")) if part is not None else [] for part in parts]
     counts = [len(found) if part is not None else -1 for part, found in zip(parts, rows)]
     return counts + [value for pk, at in rows[0] + rows[1] for value in (pk, ms(at))]
 
 
-def release(shop_id: int, phone: str, message_id: int, reserved_at: datetime):
+def release(shop, phone: str, message_id: int, reserved_at: datetime):
     """Give a row's place back: it ended without reaching the customer."""
-    shop = Shop.objects.get(pk=shop_id)
     day = local_day(shop, reserved_at).strftime("%Y%m%d")
     redis.client().register_script(RELEASE)(
-        keys=[customer_keys(shop_id, phone)[0], day_keys(shop_id, day)[0]], args=[message_id]
+        keys=[customer_keys(shop.session_name, phone)[0], day_keys(shop.pk, day)[0]], args=[message_id]
     )
