@@ -34,7 +34,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# BENCH_APP_DIR: another checkout's code and Procfile to measure (e.g. main, for "before"); the
+# sandbox and this script stay this checkout's.
+APP = Path(os.environ.get("BENCH_APP_DIR", ROOT)).resolve()
+sys.path.insert(0, str(APP))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench_pipeline")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", REDIS_URL)
@@ -81,7 +84,7 @@ def start_sandbox(model_ms, waha_ms):
 
 
 def procfile() -> dict[str, str]:
-    lines = (ROOT / "Procfile").read_text().splitlines()
+    lines = (APP / "Procfile").read_text().splitlines()
     return dict(line.split(": ", 1) for line in lines if ": " in line and not line.startswith("#"))
 
 
@@ -96,7 +99,7 @@ class Processes:
         label = label or name
         log = open(self.log_dir / f"{label}.log", "ab")
         # Through a shell, as honcho runs a Procfile; exec, so the pid is the process itself.
-        self.started[label] = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=log,
+        self.started[label] = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], cwd=APP, env=self.env, stdout=log,
                                                stderr=subprocess.STDOUT, start_new_session=True)
         return self.started[label]
 
