@@ -23,6 +23,7 @@ test: install
 bench: install
 	$(PY) bench/sync.py
 	$(PY) bench/limits.py
+	$(PY) bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
