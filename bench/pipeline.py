@@ -389,6 +389,7 @@ def main():
 
     create_database()
     bench = Bench(args)  # the sandbox first: the settings read its URLs from the environment
+    os.chdir(APP)  # Celery's Django fix-up puts the working directory first on sys.path
     import django
 
     django.setup()
