@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_SERVICES = {"postgres", "redis", "rabbitmq", "waha", "migrate", "web", "worker", "llm", "beat", "flower"}
+COMPOSE_SERVICES = {"postgres", "redis", "rabbitmq", "waha", "migrate", "web", "worker", "send", "llm", "beat", "flower"}
 
 
 def validate_compose(path: Path) -> subprocess.CompletedProcess:
@@ -38,8 +38,8 @@ def test_every_compose_service_has_a_health_check_and_the_data_lives_in_volumes(
     assert all("healthcheck" in spec for name, spec in services.items() if name != "migrate")
     assert set(compose["volumes"]) == {"pgdata", "redisdata", "rabbitdata", "waha-sessions"}
     assert services["worker"]["environment"]["CELERY_BROKER_URL"].startswith("amqp://")
-    consumed = queues_of(services["worker"]["command"]) | queues_of(services["llm"]["command"])
-    assert consumed == {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    pools = [queues_of(services[name]["command"]) for name in ("worker", "send", "llm")]
+    assert sorted(q for pool in pools for q in pool) == sorted(queue.name for queue in settings.CELERY_TASK_QUEUES)
 
 
 def test_the_kubernetes_manifests_scale_each_worker_pool_on_its_own():
