@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test install bench clean
+.PHONY: demo demo-reset shell test install bench clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -17,12 +17,22 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) scripts/demo.py
 
+# Forget the demo's database and Redis keys: the next `make demo` starts from nothing.
+demo-reset: install
+	$(PY) scripts/demo.py --reset
+
+# A Django shell on the local settings (the first manage.py command writes a development .env).
+shell: install
+	$(PY) manage.py shell
+
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/sync.py
 	$(PY) bench/limits.py
+	$(PY) bench/link_preview.py
+	$(PY) bench/classifier.py
 	$(PY) bench/pipeline.py
 
 clean:

@@ -5,13 +5,20 @@ from pathlib import Path
 import environ
 from kombu import Exchange, Queue
 
+from config import local_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+ENV_FILE = local_env.env_file(BASE_DIR)  # `.env` in the checkout unless ENV_FILE says otherwise
+if ENV_FILE is not None:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else environ.Env.NOTSET)
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise environ.ImproperlyConfigured(
+        "SECRET_KEY is not set: set it in the environment (production), or DEBUG=1 for local development")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -41,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.localtime.AdminTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,6 +136,8 @@ CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
     "seller.generate_message": {"queue": "llm"},
     "seller.send_whatsapp": {"queue": "send"},
+    "seller.handle_reply": {"queue": "llm"},
+    "seller.send_answer": {"queue": "send"},
     "messaging.send_whatsapp": {"queue": "send"},  # the old name, forwarded
     "seller.*": {"queue": "pipeline"},
     "messaging.*": {"queue": "pipeline"},
@@ -152,6 +162,9 @@ WAHA_URL = env("WAHA_URL", default="http://127.0.0.1:3000")
 WAHA_API_KEY = env("WAHA_API_KEY", default="")
 WAHA_SESSION = env("WAHA_SESSION", default="default")
 WAHA_WEBHOOK_HMAC_KEY = env("WAHA_WEBHOOK_HMAC_KEY", default="")
+# Where WAHA posts events, set on a session by admin's "Connect WhatsApp"; empty: this app's
+# /webhooks/waha at the address the admin was opened with.
+WAHA_WEBHOOK_URL = env("WAHA_WEBHOOK_URL", default="")
 WAHA_SEND_INTERVAL_SECONDS = env.float("WAHA_SEND_INTERVAL_SECONDS", default=30.0)
 WAHA_TIMEOUT = env.float("WAHA_TIMEOUT", default=30.0)
 # Transient WAHA failures (5xx, 422, no connection) are retried with exponential backoff from
@@ -189,6 +202,8 @@ SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
 # The reconciler restarts a row that waited this long for its next step, and sends an `unknown`
 # row once more when WAHA's chat history still does not show it after the grace period.
+# Conversations: automatic answers (and handoff acknowledgements) per customer per 24 h.
+SELLER_MAX_AUTO_REPLIES = env.int("SELLER_MAX_AUTO_REPLIES", default=3)
 SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
 SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
 

@@ -3,12 +3,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from kaspi_sync.api import SellsInfoView
+from messaging.admin import whatsapp_connect, whatsapp_default, whatsapp_state
 from messaging.views import waha_webhook
+from seller.ops.customer import customer_page
 from seller.ops.dashboard import dashboard
 from seller.ops.prometheus import PrometheusView
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="ai-seller-dashboard"),
+    path("admin/whatsapp/", admin.site.admin_view(whatsapp_default), name="whatsapp"),
+    path("admin/whatsapp/<str:session>/", admin.site.admin_view(whatsapp_connect), name="whatsapp-connect"),
+    path("admin/whatsapp/<str:session>/state.json", admin.site.admin_view(whatsapp_state), name="whatsapp-state"),
+    path("admin/customer/<str:phone>/", admin.site.admin_view(customer_page), name="customer"),
     path("admin/", admin.site.urls),
     path("webhooks/waha", waha_webhook, name="waha-webhook"),
     path("ai-seller/", include("seller.urls")),

@@ -2,7 +2,11 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
+
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
 
 from .client import KaspiError
 from .models import Order, OrderEntry, Product, QuarantinedOrder, Shop
@@ -31,24 +35,38 @@ class ShopForm(forms.ModelForm):
 @admin.register(Shop)
 class ShopAdmin(admin.ModelAdmin):
     form = ShopForm
-    list_display = ["name", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem",
-                    "sync_paused_until", "language", "session_name"]
-    list_filter = ["is_active", "token_status", "language"]
+    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem",
+                    "sync_paused_until", "language", "connect_whatsapp"]
+    list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
     actions = ["sync_now", "resume_syncs"]
+
+    @admin.display(description="WhatsApp")
+    def connect_whatsapp(self, shop):
+        """The page that creates the shop's WAHA session and shows the QR code to scan."""
+        url = reverse("whatsapp-connect", args=[shop.session_name])
+        return format_html('<a href="{}">Connect WhatsApp (session {})</a>', url, shop.session_name)
     readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_sync_error_at", "sync_failures",
-                       "sync_paused_until", "last_synced_at", "sync_watermark", "created_at"]
+                       "sync_paused_until", "last_synced_at", "sync_watermark", "created_at", "connect_whatsapp"]
     fieldsets = [
-        (None, {"fields": ["name", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
+        (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
                            "last_sync_error_at", "sync_failures", "sync_paused_until", "last_synced_at",
                            "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
-        ("WhatsApp", {"fields": ["waha_session"]}),
+        ("WhatsApp", {"fields": ["waha_session", "connect_whatsapp"]}),
         ("Policy (empty: the SELLER_* defaults)", {"fields": [
             "timezone", "max_messages", "cap_window_days", "max_daily_messages", "cooldown_hours", "max_defer_hours",
             "quiet_hours", "post_purchase_delay_hours", "delivered_delay_hours"]}),
     ]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a shop would delete its orders and message history: switch it off (mode) instead.
+        return False
+
+    def get_changeform_initial_data(self, request):
+        # A new shop sends nothing until its go-live checklist is done.
+        return {"mode": Shop.Mode.DRY, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="last sync error")
     def sync_problem(self, shop):
@@ -103,7 +121,7 @@ class QuarantinedOrderAdmin(admin.ModelAdmin):
             self.message_user(request, f"{shop}: {saved} order(s) saved, {left} still quarantined.", level)
 
 
-class OrderEntryInline(admin.TabularInline):
+class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):
     model = OrderEntry
     extra = 0
     fields = ["name", "category_title", "quantity", "base_price", "total_price", "product"]
@@ -111,15 +129,25 @@ class OrderEntryInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """Orders come from Kaspi only: read here, never added, edited or deleted by hand."""
+
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "created_at_kaspi", "delivered_at"]
+                    "placed", "delivered"]
     list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
     list_select_related = ["shop"]
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
+
+    @admin.display(description="placed (shop's time)", ordering="created_at_kaspi")
+    def placed(self, order):
+        return when(order.created_at_kaspi, order.shop.tz_name)
+
+    @admin.display(description="delivered (shop's time)", ordering="delivered_at")
+    def delivered(self, order):
+        return when(order.delivered_at, order.shop.tz_name)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

@@ -1,23 +1,28 @@
+import re
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from . import optouts, outbox, session_state
-from .models import InboundMessage, MessageEvent, OptOut, OutboundMessage, SessionPause
+from config.localtime import when
+from config.readonly_admin import HistoryAdminMixin
+
+from . import connect, explain, optouts, outbox, session_state
+from .models import InboundMessage, LidOptOut, MessageEvent, OptOut, OutboundMessage, SessionPause
 from .phones import normalize_phone
+from .waha import WahaError
 
 
-class MessageEventInline(admin.TabularInline):
+class MessageEventInline(HistoryAdminMixin, admin.TabularInline):
     model = MessageEvent
     extra = 0
-    readonly_fields = ["status", "note", "at"]
-    can_delete = False
+    fields = readonly_fields = ["status", "note", "at"]
 
 
 class AttentionFilter(admin.SimpleListFilter):
@@ -41,25 +46,53 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+def customer_link(phone: str, name: str = "") -> str:
+    """The customer's page (all their orders and messages), by phone."""
+    if not phone:
+        return name or "–"
+    label = f"{name} ({phone})" if name else phone
+    return format_html('<a href="{}">{}</a>', reverse("customer", args=[phone]), label)
+
+
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "shop", "order", "trigger", "status", "reason", "source", "not_before", "attempts", "sent_at",
-                    "updated_at", "why"]
+class OutboundMessageAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "customer", "shop", "order_link", "trigger", "status_in_words", "text_start", "source",
+                    "updated"]
     list_filter = [AttentionFilter, "status", "reason", "trigger", "source", "shop"]
-    search_fields = ["order__code", "phone", "waha_message_id", "text"]
+    search_fields = ["order__code", "phone", "waha_message_id", "text", "order__customer_first_name"]
     list_select_related = ["shop", "order"]
     date_hierarchy = "created_at"
     inlines = [MessageEventInline]
-    readonly_fields = [field.name for field in OutboundMessage._meta.fields]
+    readonly_fields = ["status_in_words", "written_by", *[field.name for field in OutboundMessage._meta.fields]]
     actions = ["cancel_messages", "retry_messages"]
 
-    @admin.display(description="why")
-    def why(self, message):
-        """The last error, else the note of the last status change."""
-        if message.last_error:
-            return message.last_error[:120]
-        last = message.events.order_by("-at", "-id").first()
-        return last.note[:120] if last else ""
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("events")
+
+    @admin.display(description="customer", ordering="phone")
+    def customer(self, message):
+        return customer_link(message.phone, message.order.customer_first_name)
+
+    @admin.display(description="order", ordering="order__code")
+    def order_link(self, message):
+        return format_html('<a href="{}">#{}</a>', reverse("admin:kaspi_sync_order_change", args=[message.order_id]),
+                           message.order.code)
+
+    @admin.display(description="status (why)", ordering="status")
+    def status_in_words(self, message):
+        return explain.status_words(message)
+
+    @admin.display(description="text")
+    def text_start(self, message):
+        return explain.short_text(message)
+
+    @admin.display(description="written by")
+    def written_by(self, message):
+        return explain.author_words(message)
+
+    @admin.display(description="last change (shop's time)", ordering="updated_at")
+    def updated(self, message):
+        return when(message.updated_at, message.shop.tz_name)
 
     @admin.action(description="Cancel the selected messages that are not sent yet")
     def cancel_messages(self, request, queryset):
@@ -154,13 +187,56 @@ class OptOutAdmin(admin.ModelAdmin):
         return response
 
 
+class PendingFilter(admin.SimpleListFilter):
+    title = "processed"
+    parameter_name = "processed"
+
+    def lookups(self, request, model_admin):
+        return [("no", "not yet (pending)"), ("yes", "yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(processed_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "phone", "body", "is_opt_out", "in_reply_to", "processed_at"]
-    list_filter = ["is_opt_out", "session"]
-    search_fields = ["phone", "body"]
+class InboundMessageAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """Replies; one not processed yet shows why (WAHA down, ...) and is tried again by the sweep."""
+
+    list_display = ["received_at", "phone", "sender", "body", "is_opt_out", "in_reply_to", "processed_at",
+                    "pending_reason", "attempts"]
+    list_filter = [PendingFilter, "is_opt_out", "session"]
+    search_fields = ["phone", "sender", "body"]
     list_select_related = ["in_reply_to"]
     readonly_fields = [field.name for field in InboundMessage._meta.fields]
+
+
+class MappedFilter(admin.SimpleListFilter):
+    title = "phone known"
+    parameter_name = "mapped"
+
+    def lookups(self, request, model_admin):
+        return [("no", "not yet (unmapped)"), ("yes", "yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(mapped_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(LidOptOut)
+class LidOptOutAdmin(admin.ModelAdmin):
+    """Opt-outs of senders WAHA named only by an @lid. Unmapped ones are asked for again every
+    15 minutes; once the phone is known it is in Opt-outs and gets nothing."""
+
+    list_display = ["lid", "phone", "keyword", "session", "created_at", "mapped_at", "last_checked_at", "last_error"]
+    list_filter = [MappedFilter, "session"]
+    search_fields = ["lid", "phone"]
+    readonly_fields = [field.name for field in LidOptOut._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(SessionPause)
@@ -179,3 +255,53 @@ class SessionPauseAdmin(admin.ModelAdmin):
     def resume(self, request, queryset):
         count = sum(session_state.resume(name) for name in queryset.values_list("session", flat=True))
         self.message_user(request, f"{count} session(s) resumed.")
+
+
+# --- Connect WhatsApp (per shop: each shop's WAHA session) ---------------------------------
+SESSION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,54}$")
+
+
+def waha_refusal(exc: WahaError) -> str:
+    if exc.reason == "waha_core_default_only":
+        return f"WAHA refused: {connect.CORE_NOTE}"
+    return f"WAHA refused: {exc}"
+
+
+def whatsapp_connect(request, session: str):
+    if not SESSION_NAME.match(session):
+        raise Http404("no such session name")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "connect":
+                info = connect.connect(session, request.build_absolute_uri(reverse("waha-webhook")))
+                messages.success(request, f"Session {session} is {info['status']}; its webhook is set.")
+            elif action == "test":
+                masked = connect.send_test(session, request.POST.get("phone", ""))
+                messages.success(request, f"Test message sent to {masked}.")
+            elif action in ("stop", "logout"):
+                getattr(connect, action)(session)
+                messages.success(request, f"Session {session}: {'stopped' if action == 'stop' else 'logged out'}.")
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        except WahaError as exc:
+            messages.error(request, waha_refusal(exc))
+        return redirect("whatsapp-connect", session=session)
+    context = {**admin.site.each_context(request), "title": f"Connect WhatsApp: session {session}",
+               "session": session, "core_note": connect.CORE_NOTE, "is_default": session == settings.WAHA_SESSION,
+               "state_url": reverse("whatsapp-state", args=[session])}
+    return render(request, "admin/messaging/whatsapp_connect.html", context)
+
+
+def whatsapp_state(request, session: str):
+    if not SESSION_NAME.match(session):
+        raise Http404("no such session name")
+    try:
+        return JsonResponse(connect.state(session))
+    except WahaError as exc:
+        return JsonResponse({"session": session, "exists": False, "status": "UNREACHABLE", "error": waha_refusal(exc),
+                             "phone": "", "qr": ""})
+
+
+def whatsapp_default(request):
+    return redirect("whatsapp-connect", session=settings.WAHA_SESSION)

@@ -23,6 +23,7 @@ class OutboundMessage(models.Model):
         FAILED = "failed"
         UNKNOWN = "unknown", "unknown (the request may have left)"
         CANCELLED = "cancelled"
+        DRY_RUN = "dry_run", "written, not sent (dry mode)"
 
     class Source(models.TextChoices):
         AI = "ai"
@@ -47,6 +48,8 @@ class OutboundMessage(models.Model):
 
     chat_id = models.CharField(max_length=100, blank=True)
     waha_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # The raw part of WAHA's id (`true_<chat>_<raw>` -> `<raw>`): acks name a message either way.
+    waha_raw_id = models.CharField(max_length=200, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
@@ -106,11 +109,52 @@ class InboundMessage(models.Model):
     session = models.CharField(max_length=100, blank=True)
     in_reply_to = models.ForeignKey(OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies")
     is_opt_out = models.BooleanField(default=False)
+    # This reply recorded a new opt-out (in the webhook itself): confirm it to the customer once.
+    confirm_opt_out = models.BooleanField(default=False)
     received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # While not processed: why not yet (WAHA down, ...), and how often it was tried. Retried by time.
+    pending_reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+
+
+class LidOptOut(models.Model):
+    """An opt-out by a sender WAHA named only by an @lid: it blocks the phone as soon as the
+    lid's phone is known (a later lookup, or a message that carries both forms)."""
+
+    lid = models.CharField(max_length=100, unique=True)
+    session = models.CharField(max_length=100, blank=True)
+    keyword = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="Empty until the lid is mapped")
+    created_at = models.DateTimeField(default=timezone.now)
+    mapped_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "opt-out by @lid"
+        verbose_name_plural = "opt-outs by @lid"
+
+    def __str__(self):
+        return self.lid
+
+
+class WebhookCount(models.Model):
+    """Webhooks received, per WAHA session and outcome ("accepted" or why refused): a missing
+    HMAC key or a wrong one shows here and in /ai-seller/status instead of losing events silently."""
+
+    session = models.CharField(max_length=100, blank=True)
+    outcome = models.CharField(max_length=50)
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "outcome"], name="one_webhook_count_per_outcome")]
 
 
 class SessionPause(models.Model):

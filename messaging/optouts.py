@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from .models import OptOut
+from .models import LidOptOut, OptOut
 from .phones import normalize_phone
 
 # Whole words or phrases; those marked with a trailing "*" also match longer word forms
@@ -19,6 +20,18 @@ KEYWORDS = (
     "unsubscribe", "opt out", "optout",
 )
 RESUBSCRIBE = ("старт", "start", "подписаться", "бастау")
+
+
+def confirmation(shop_name: str = "") -> str:
+    """The one reply to an opt-out, in Russian and Kazakh: whose messages stop, and how to
+    undo it (СТАРТ is one of RESUBSCRIBE). Without a shop (no message of ours was answered)
+    it speaks for "our" messages."""
+    if shop_name:
+        ru, kk = f"сообщений магазина «{shop_name}»", f"«{shop_name}» дүкенінің хабарламаларынан"
+    else:
+        ru, kk = "наших сообщений", "біздің хабарламаларымыздан"
+    return (f"Вы отписались от {ru}; чтобы снова получать их, напишите СТАРТ.\n"
+            f"Сіз {kk} бас тарттыңыз; қайта алу үшін СТАРТ деп жазыңыз.")
 
 
 def words(text: str) -> str:
@@ -48,6 +61,25 @@ def record_opt_out(phone: str, keyword: str = "", source=OptOut.Source.REPLY, sh
     except IntegrityError:
         return False
     return True
+
+
+def hold_for_lid(lid: str, session: str, keyword: str) -> bool:
+    """An opt-out from a sender WAHA names only by an @lid: kept against the lid until its phone
+    is known. True when this lid had not opted out before."""
+    _, created = LidOptOut.objects.get_or_create(lid=lid, defaults={"session": session, "keyword": keyword[:100]})
+    return created
+
+
+def lid_mapped(lid: str, phone: str) -> int:
+    """The phone behind a lid is known: an opt-out held against the lid now blocks the phone.
+    Returns how many held opt-outs this applied."""
+    applied = 0
+    for held in LidOptOut.objects.filter(lid=lid, mapped_at__isnull=True):
+        with transaction.atomic():
+            if LidOptOut.objects.filter(pk=held.pk, mapped_at__isnull=True).update(phone=phone, mapped_at=timezone.now()):
+                record_opt_out(phone, held.keyword or "lid")
+                applied += 1
+    return applied
 
 
 def resubscribe(phone: str) -> bool:

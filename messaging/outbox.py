@@ -13,6 +13,7 @@ from config.celery_app import app
 from . import limits
 from .models import MessageEvent, OutboundMessage
 from .phones import normalize_phone
+from .waha import raw_id
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -22,7 +23,8 @@ GRAPH = {
     Status.PENDING: (Status.APPROVED, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED),
     Status.DEFERRED: (Status.PENDING, Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
     Status.APPROVED: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
-    Status.GENERATED: (Status.SENDING, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED, Status.FAILED),
+    Status.GENERATED: (Status.SENDING, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED, Status.FAILED,
+                       Status.DRY_RUN),
     Status.SENDING: (Status.SENT, Status.UNKNOWN, Status.FAILED, Status.GENERATED, Status.DEFERRED),
     Status.UNKNOWN: (Status.SENT, Status.GENERATED, Status.DELIVERED, Status.READ, Status.FAILED),
     Status.SENT: (Status.DELIVERED, Status.READ, Status.FAILED),
@@ -31,18 +33,21 @@ GRAPH = {
     Status.READ: (),
     Status.BLOCKED: (),
     Status.CANCELLED: (),
+    Status.DRY_RUN: (),  # a shop in dry mode: written and shown, never sent, never sent later
 }
 WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED)
 PIPELINE_TASK = "seller.start_pipelines"  # by name: messaging never imports the seller
 # A row that ends here never reached the customer: its place under the caps is given back.
-GIVING_UP = (Status.BLOCKED, Status.CANCELLED, Status.FAILED)
+GIVING_UP = (Status.BLOCKED, Status.CANCELLED, Status.FAILED, Status.DRY_RUN)
+SHOP_OFF = "off"  # Shop.mode's value (kaspi_sync's): such a shop gets no rows at all
 
 
 def create_messages(wanted: list) -> list[int]:
     """The one way outbox rows are made: one row per (order, trigger) pair, ever (the unique
     constraint decides between racing writers), the phone normalised, a `created` event each,
     and the pipeline announced after commit. Returns the ids this call created."""
-    wanted = [(order, trigger) for order, trigger in wanted if order.shop.trigger_enabled(trigger)]
+    wanted = [(order, trigger) for order, trigger in wanted
+              if order.shop.trigger_enabled(trigger) and order.shop.mode != SHOP_OFF]
     if not wanted:
         return []
     existing = set(
@@ -107,6 +112,8 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     expected = [expected] if isinstance(expected, str) else list(expected)
     if any(new_status not in GRAPH[status] for status in expected):
         raise ValueError(f"the outbox never moves {expected} -> {new_status}")
+    if "waha_message_id" in fields:
+        fields["waha_raw_id"] = raw_id(fields["waha_message_id"] or "")  # acks are matched on it
     releasing = new_status in GIVING_UP or ("reserved_at" in fields and fields["reserved_at"] is None)
     if releasing:
         fields["reserved_at"] = None

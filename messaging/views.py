@@ -14,11 +14,20 @@ log = logging.getLogger(__name__)
 @require_POST
 def waha_webhook(request):
     headers = request.headers
-    if not webhook.signature_ok(request.body, headers.get("X-Webhook-Hmac", ""), headers.get("X-Webhook-Hmac-Algorithm", "")):
-        return JsonResponse({"error": "bad or missing signature"}, status=401)
     try:
-        result = webhook.accept(json.loads(request.body))
+        webhook.check_signature(request.body, headers.get("X-Webhook-Hmac", ""), headers.get("X-Webhook-Hmac-Algorithm", ""))
+    except webhook.Refused as exc:
+        log.warning("webhook refused (%s): %s", exc.outcome, exc)
+        webhook.count("", exc.outcome)
+        return JsonResponse({"error": str(exc)}, status=401)
+    try:
+        event = json.loads(request.body)
+        result = webhook.accept(event)
     except (ValueError, webhook.BadEvent) as exc:
         log.info("webhook refused: %s", exc)
+        webhook.count("", "malformed")
         return JsonResponse({"error": str(exc)[:200]}, status=400)
+    except webhook.TooEarly as exc:
+        return JsonResponse({"error": str(exc)}, status=503)
+    webhook.count(webhook.session_of(event), "accepted")
     return JsonResponse({"ok": True, "result": result})

@@ -1,5 +1,6 @@
 """The one place that talks to WAHA (WhatsApp HTTP API)."""
 
+import base64
 import logging
 import re
 import time
@@ -19,6 +20,7 @@ class WahaError(Exception):
     transient = False
     maybe_sent = False
     reason = "waha_error"
+    status_code = None  # WAHA's HTTP status, when it answered
 
 
 class WahaTransientError(WahaError):
@@ -75,6 +77,28 @@ def is_reachout_timelock(message: str) -> bool:
     return bool(re.search(r"(?<!\d)463(?!\d)", message)) or "reachout" in message.lower()
 
 
+# 422s that no retry will fix (WAHA's getWorkingSession and lids checks); any other 422, above
+# all "Session status is not as expected" ({error, session, status, expected}), is transient.
+PERMANENT_422 = (
+    ("does not exist", "waha_no_session"),
+    ("support only", "waha_core_default_only"),  # WAHA Core serves only the `default` session
+    ("supports only", "waha_core_default_only"),
+    ("invalid lid", "waha_invalid_lid"),
+)
+WEBHOOK_EVENTS = ["message", "message.ack", "session.status"]
+
+
+def permanent_422_reason(response: requests.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or "expected" in body:
+        return None
+    text = " ".join(str(body.get(key) or "") for key in ("error", "message")) + " " + error_message(response)
+    return next((reason for phrase, reason in PERMANENT_422 if phrase in text.lower()), None)
+
+
 def raw_id(message_id: str) -> str:
     """`true_<chat>_<raw>` and `<raw>` name the same message: acks may use either."""
     return message_id.rsplit("_", 1)[-1]
@@ -100,6 +124,14 @@ class ChatMessage:
     timestamp: int  # seconds
 
 
+@dataclass(frozen=True)
+class SessionInfo:
+    name: str
+    status: str
+    phone: str  # the connected number's digits, once WORKING; else ""
+    push_name: str
+
+
 class WahaClient:
     def __init__(self, session: str | None = None):
         self.base_url = settings.WAHA_URL.rstrip("/")
@@ -123,10 +155,12 @@ class WahaClient:
         detail = response.text[:300]
         if response.status_code == 500 and is_reachout_timelock(error_message(response)):
             raise WahaReachoutTimelock(f"{method} {path}: HTTP 500: {detail}")
-        if response.status_code in (422, 429) or response.status_code >= 500:
+        permanent = permanent_422_reason(response) if response.status_code == 422 else None
+        if not permanent and (response.status_code in (422, 429) or response.status_code >= 500):
             raise WahaTransientError(f"{method} {path}: HTTP {response.status_code}: {detail}")
         error = WahaError(f"{method} {path}: HTTP {response.status_code}: {detail}")
-        error.reason = f"waha_http_{response.status_code}"
+        error.reason = permanent or f"waha_http_{response.status_code}"
+        error.status_code = response.status_code
         raise error
 
     def json(self, response: requests.Response) -> dict:
@@ -139,7 +173,10 @@ class WahaClient:
         return body
 
     def send_text(self, chat_id: str, text: str) -> SentMessage:
-        response = self.request("POST", "/api/sendText", json={"session": self.session_name, "chatId": chat_id, "text": text})
+        # No link preview: WAHA fetches the page before sending, which made sends with a link
+        # slow enough to time out (and a timeout leaves the row `unknown`).
+        body = {"session": self.session_name, "chatId": chat_id, "text": text, "linkPreview": False}
+        response = self.request("POST", "/api/sendText", json=body)
         try:
             message_id = message_id_from(response.json())
         except ValueError:
@@ -184,6 +221,67 @@ class WahaClient:
         pn = self.json(response).get("pn")
         return pn.split("@")[0] if pn else None
 
+    def lid_for_phone(self, phone_digits: str) -> str | None:
+        """The reverse lookup (`lids/pn/{phone}`): the customer's @lid, if WAHA knows it."""
+        lid = self.json(self.request("GET", f"/api/{self.session_name}/lids/pn/{phone_digits}")).get("lid")
+        return lid if isinstance(lid, str) and lid.endswith("@lid") else None
+
     def session_status(self) -> str:
         response = self.request("GET", f"/api/sessions/{self.session_name}")
         return str(self.json(response).get("status") or "UNKNOWN")
+
+    # --- Session management (admin's "Connect WhatsApp") ---------------------------------
+    def session_body(self) -> dict | None:
+        """WAHA's own description of the session; None when it has no such session."""
+        try:
+            return self.json(self.request("GET", f"/api/sessions/{self.session_name}"))
+        except WahaError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def session_info(self) -> SessionInfo | None:
+        """The session's state and connected number; None when WAHA has no such session."""
+        body = self.session_body()
+        if body is None:
+            return None
+        me = body.get("me") if isinstance(body.get("me"), dict) else {}
+        phone = str(me.get("id") or "").split("@")[0]
+        return SessionInfo(self.session_name, str(body.get("status") or "UNKNOWN"), phone if phone.isdigit() else "",
+                           str(me.get("pushName") or ""))
+
+    def connect(self, webhook_url: str, hmac_key: str) -> SessionInfo:
+        """Create the session with our webhook (URL, events, HMAC key) and start it. An existing
+        one keeps the rest of its configuration (engine store, proxy, other webhooks: PUT replaces
+        the whole config) with our webhook first, and is started if it was stopped."""
+        webhook = {"url": webhook_url, "events": WEBHOOK_EVENTS,
+                   "hmac": {"key": hmac_key} if hmac_key else None,
+                   "retries": {"policy": "constant", "delaySeconds": 2, "attempts": 15}}
+        body = self.session_body()
+        if body is None:
+            self.request("POST", "/api/sessions",
+                         json={"name": self.session_name, "start": True, "config": {"webhooks": [webhook]}})
+        else:
+            config = body.get("config") if isinstance(body.get("config"), dict) else {}
+            others = [hook for hook in config.get("webhooks") or []
+                      if isinstance(hook, dict) and hook.get("url") != webhook_url]
+            config = {**config, "webhooks": [webhook, *others]}
+            self.request("PUT", f"/api/sessions/{self.session_name}", json={"name": self.session_name, "config": config})
+            if body.get("status") in ("STOPPED", "FAILED"):
+                self.request("POST", f"/api/sessions/{self.session_name}/start")
+        return self.session_info() or SessionInfo(self.session_name, "STARTING", "", "")
+
+    def stop(self):
+        self.request("POST", f"/api/sessions/{self.session_name}/stop")
+
+    def logout(self):
+        """Unlinks the WhatsApp account from the session; a new QR scan is needed after."""
+        self.request("POST", f"/api/sessions/{self.session_name}/logout")
+
+    def qr_code(self) -> tuple[str, str]:
+        """(mimetype, base64 data) of the QR code to scan, while the status is SCAN_QR_CODE."""
+        response = self.request("GET", f"/api/{self.session_name}/auth/qr", params={"format": "image"})
+        if response.headers.get("Content-Type", "").startswith("image/"):
+            return response.headers["Content-Type"].split(";")[0], base64.b64encode(response.content).decode()
+        body = self.json(response)
+        return str(body.get("mimetype") or "image/png"), str(body.get("data") or "")

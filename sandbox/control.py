@@ -12,6 +12,10 @@ from . import data, llm, webhooks
 from .state import DELIVERY_MODES, STATUSES
 
 SESSION_STATUSES = ("STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED")
+# "463": HTTP 500 (GOWS); "ack-error", "ack-463": 201, then an ack -1 (WEBJS, NOWEB);
+# "422-no-session", "422-core": WAHA's permanent 422s; "drop": the connection closed after the send.
+NAMED_FAULTS = ("463", "drop", "ack-error", "ack-463", "422-no-session", "422-core")
+LIDS_MODES = ("ok", "pn_null", "400", "404", "500", "422")
 ENGINES = ("GOWS", "WEBJS", "NOWEB", "WPP")
 
 
@@ -219,6 +223,58 @@ def set_session(state, request):
     return ok(session)
 
 
+def scan_qr(state, request, name):
+    """The operator scans the QR code with their phone: the session is linked and WORKING."""
+    body = _body(request)
+    phone = data.international(str(body.get("phone") or "77001234567"))
+    with state.lock:
+        session = state.session_now(name)
+        if session is None:
+            return problem("no such session", 404)
+        if session["status"] not in ("STARTING", "SCAN_QR_CODE"):
+            return problem(f"the session is {session['status']}, not waiting for a scan", 409)
+        session.update(status="WORKING", linked=True, me={"id": f"{phone}@c.us", "pushName": body.get("push_name") or "Shop"})
+        session = dict(session)
+    webhooks.session_status_later(state, session)
+    return ok(session)
+
+
+def lids(state, request):
+    """How the lids endpoint answers (`mode`), and a lid's phone made known (`lid`, `phone`)."""
+    body = _body(request)
+    with state.lock:
+        if "mode" in body:
+            if body["mode"] not in LIDS_MODES:
+                return problem(f"mode must be one of {', '.join(LIDS_MODES)}")
+            state.lids_mode = body["mode"]
+        if body.get("phone"):
+            number = data.international(str(body["phone"]))
+            state.lids[body.get("lid") or webhooks.lid_for(number)] = number
+        return ok({"mode": state.lids_mode, "lids": dict(state.lids)})
+
+
+def tier(state, request):
+    value = _body(request).get("tier")
+    if value not in ("CORE", "PLUS"):
+        return problem("tier must be CORE or PLUS")
+    with state.lock:
+        state.waha_tier = value
+    return ok({"tier": value})
+
+
+def post_event(state, request):
+    """Any event, as WAHA would post it (e.g. one the app does not know): `{event, payload, session}`."""
+    body = _body(request)
+    if not isinstance(body.get("event"), str) or not isinstance(body.get("payload", {}), dict):
+        return problem("event (a string) is required; payload must be an object")
+    with state.lock:
+        session = dict(state.sessions.get(body.get("session") or "default") or {})
+    if not session:
+        return problem("no such session", 404)
+    event = webhooks.envelope(session, body["event"], body.get("payload", {}))
+    return ok({"status": webhooks.deliver(state, event), "event": event})
+
+
 def not_on_whatsapp(state, request):
     phone = _body(request).get("phone")
     if not phone:
@@ -231,14 +287,16 @@ def not_on_whatsapp(state, request):
 def waha_faults(state, request):
     body = _body(request)
     responses = body.get("responses", [])
-    if not all(r in ("463", "drop") or (isinstance(r, int) and 400 <= r <= 599) for r in responses):
-        return problem('responses must be HTTP error statuses, "463" or "drop", e.g. [500, 422, "463", "drop"]')
+    if not all(r in NAMED_FAULTS or (isinstance(r, int) and 400 <= r <= 599) for r in responses):
+        return problem(f"responses must be HTTP error statuses or one of {', '.join(NAMED_FAULTS)}, e.g. [500, 422, \"463\"]")
     with state.lock:
         if "responses" in body:
             state.waha_faults.clear()
             state.waha_faults.extend(responses)
         state.waha_delay = float(body.get("delay_seconds", state.waha_delay))
-        return ok({"responses": list(state.waha_faults), "delay_seconds": state.waha_delay})
+        state.preview_delay = float(body.get("preview_delay_seconds", state.preview_delay))
+        return ok({"responses": list(state.waha_faults), "delay_seconds": state.waha_delay,
+                   "preview_delay_seconds": state.preview_delay})
 
 
 def _sent(state, request):
@@ -288,13 +346,28 @@ def inbound(state, request):
     with state.lock:
         session = state.sessions.get(body.get("session") or "default")
         session = dict(session) if session else None
-        url = state.webhook_url
+        url = state.webhook_url or ((session or {}).get("webhooks") or [{}])[0].get("url")
     if session is None:
         return problem("no such session", 404)
     if not url:
         return problem("no webhook URL: start with webhook_url or POST /_sandbox/waha/webhook", 409)
-    status, event = webhooks.inbound(state, session, body["phone"], body["body"], bool(body.get("as_lid")))
+    status, event = webhooks.inbound(state, session, body["phone"], body["body"], bool(body.get("as_lid")),
+                                     lid_known=body.get("lid_known", True) is not False, alt=bool(body.get("alt")))
     return ok({"status": status, "event": event})
+
+
+def set_talk_back(state, request):
+    body = _body(request)
+    try:
+        share, delay = float(body.get("share", 0)), float(body.get("delay_seconds", 5))
+    except (TypeError, ValueError):
+        return problem("share and delay_seconds must be numbers")
+    if not 0 <= share <= 1 or delay < 0:
+        return problem("share must be from 0 to 1 and delay_seconds not negative")
+    with state.lock:
+        state.talk_back_share, state.talk_back_delay = share, delay
+        state.talked_back.clear()
+    return ok({"share": share, "delay_seconds": delay})
 
 
 def webhook_log(state, request):
@@ -345,6 +418,10 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/kaspi/stats", kaspi_stats, ["GET"]),
     ("/_sandbox/kaspi/requests", kaspi_requests, ["GET"]),
     ("/_sandbox/waha/sessions", set_session, ["POST"]),
+    ("/_sandbox/waha/sessions/<name>/scan", scan_qr, ["POST"]),
+    ("/_sandbox/waha/lids", lids, ["POST"]),
+    ("/_sandbox/waha/tier", tier, ["POST"]),
+    ("/_sandbox/waha/event", post_event, ["POST"]),
     ("/_sandbox/waha/not-on-whatsapp", not_on_whatsapp, ["POST"]),
     ("/_sandbox/waha/faults", waha_faults, ["POST"]),
     ("/_sandbox/waha/sent", sent, ["GET"]),
@@ -354,6 +431,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/waha/inbound", inbound, ["POST"]),
     ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),
     ("/_sandbox/latency", set_latency, ["POST"]),
+    ("/_sandbox/waha/talk-back", set_talk_back, ["POST"]),
     ("/_sandbox/openai/mode", set_mode, ["POST"]),
     ("/_sandbox/openai/requests", llm_requests, ["GET"]),
 ]]

@@ -9,7 +9,7 @@ import time
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from . import writer
+from . import talk, writer
 
 PREFIX = "/openai/v1"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -17,12 +17,12 @@ TIMEOUT_SLEEP_SECONDS = 30  # longer than any sane client timeout
 REFUSAL = "I'm sorry, I can't help with that."
 MODES = {"ok", "error500", "error429", "timeout", "refuse", "too_long", "link", "phone",
          "placeholder", "invented_price", "wrong_language", "empty", "markup",
-         "other_language", "invented_product", "promise", "injection"}
+         "other_language", "invented_product", "promise", "injection", "nonsense"}
 INVENTED_PRODUCT = {"ru": " Также рекомендуем Samsung Galaxy S24 Ultra!",
                     "kk": " Сондай-ақ Samsung Galaxy S24 Ultra ұсынамыз!"}
 PROMISE = {"ru": " Следующую доставку сделаем бесплатно, гарантируем!",
            "kk": " Келесі жеткізу тегін болады, кепілдік береміз!"}
-INSTRUCTION = re.compile(r"(?i)(?:ignore (?:all )?(?:the )?previous instructions|игнорируй[^\n\"]*?инструкции)[^\n\"]*")
+INSTRUCTION = re.compile(r"(?i)(?:ignore (?:all )?(?:the )?previous instructions|(?:игнорируй|забудь)[^\n\"]*?инструкци\w*)[^\n\"]*")
 PROMPT_LINK = re.compile(r"(?i)https?://[^\s\"\\<>]+")
 
 
@@ -65,7 +65,10 @@ def chat_completions(state, request):
     if mode == "timeout":
         state.stopping.wait(TIMEOUT_SLEEP_SECONDS)
     facts = writer.find_data(messages)
-    content, refusal = misbehave(mode, writer.write(facts), facts or {}, messages), None
+    if facts and facts.get("task") in ("classify_reply", "answer_reply"):
+        content, refusal = talk.reply_content(mode, facts, messages, obey), None
+    else:
+        content, refusal = misbehave(mode, writer.write(facts), facts or {}, messages), None
     if mode == "refuse":
         refusal = REFUSAL
     prompt = sum(len(writer.text_of(m)) for m in messages) // 4 + 1

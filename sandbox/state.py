@@ -103,13 +103,13 @@ class Shop:
 
 class State:
     def __init__(self, waha_api_key="sandbox-waha-key", webhook_url=None, webhook_hmac_key="",
-                 ack_delay=1.0, waha_latency=0.0, llm_latency=0.0):
+                 ack_delay=1.0, talk_back=0.0, waha_latency=0.0, llm_latency=0.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
         self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
         self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
                              "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay,
-                             "start_latency": (waha_latency, llm_latency)}
+                             "talk_back": talk_back, "start_latency": (waha_latency, llm_latency)}
         self.reset()
 
     def reset(self):
@@ -133,7 +133,13 @@ class State:
             # Latency of every WAHA call and every model answer, for benchmarks (seconds).
             self.waha_latency, self.llm_latency = self.start_latency
             self.not_on_whatsapp, self.lids = set(), {}
+            self.lids_mode = "ok"  # or pn_null, 400 (NOWEB without store), 404 (old WAHA), 500, 422
+            self.waha_tier = "PLUS"  # CORE serves only the `default` session
+            self.preview_delay = 2.0  # seconds a sendText with a link spends on its preview
+            self.qr_served = 0
             self.llm_mode, self.llm_count, self.llm_requests = "ok", None, []
+            self.talk_back_share, self.talk_back_delay = self.start_config["talk_back"], 5.0
+            self.talked_back, self.talk_back_rng, self.talk_back_turn = set(), random.Random("talk"), 0
 
     # --- Kaspi -------------------------------------------------------------------------
     def register_shop(self, token, orders=0, seed=1, name=None, now=None):
@@ -252,11 +258,24 @@ class State:
                                        "status": status})
 
     # --- WAHA --------------------------------------------------------------------------
-    def set_session(self, name, status="WORKING", engine="GOWS"):
+    def set_session(self, name, status="WORKING", engine="GOWS", me=None, webhooks=None):
         with self.lock:
+            before = self.sessions.get(name) or {}
             self.sessions[name] = {"name": name, "status": status, "engine": engine.upper(),
-                                   "me": {"id": "77000000000@c.us", "pushName": "Sandbox Shop"}}
+                                   "me": me or before.get("me") or {"id": "77000000000@c.us", "pushName": "Sandbox Shop"},
+                                   "webhooks": webhooks if webhooks is not None else before.get("webhooks"),
+                                   "linked": status == "WORKING" or before.get("linked", False),
+                                   "changed_at": time.time()}
             return self.sessions[name]
+
+    def session_now(self, name):
+        """The session, moved on from STARTING to SCAN_QR_CODE after a moment, as WAHA does
+        while the engine boots; None if unknown."""
+        with self.lock:
+            session = self.sessions.get(name)
+            if session and session["status"] == "STARTING" and time.time() - session["changed_at"] > 0.5:
+                session.update(status="SCAN_QR_CODE", changed_at=time.time())
+            return session
 
     def take_waha_fault(self):
         with self.lock:

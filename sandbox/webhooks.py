@@ -38,6 +38,10 @@ def deliver(state, body):
     """POST one event to the app, signed like WAHA; returns the app's status (None: unreachable)."""
     with state.lock:
         url, key = state.webhook_url, state.webhook_hmac_key
+        # A session created with its own webhook (POST /api/sessions) posts there, signed with its key.
+        own = (state.sessions.get(body.get("session")) or {}).get("webhooks") or []
+        if own and own[0].get("url"):
+            url, key = own[0]["url"], (own[0].get("hmac") or {}).get("key") or ""
     if not url:
         return None
     raw = json.dumps(body, ensure_ascii=False).encode()
@@ -62,35 +66,46 @@ def deliver(state, body):
     return status
 
 
-def inbound(state, session, phone, text, as_lid=False):
-    """A customer writes to the shop's number: the `message` event WAHA would post."""
+def inbound(state, session, phone, text, as_lid=False, lid_known=True, alt=False):
+    """A customer writes to the shop's number: the `message` event WAHA would post. With `as_lid`
+    the sender is an @lid, which the lids endpoint maps to the phone unless `lid_known` is false
+    (pn: null); `alt` adds the phone the way NOWEB does (`_data.key.remoteJidAlt`)."""
     number = data.international(phone)
     chat = f"{number}@c.us"
+    extra = {}
     if as_lid:
         chat = lid_for(number)
-        with state.lock:
-            state.lids[chat] = number
+        if lid_known:
+            with state.lock:
+                state.lids[chat] = number
+        if alt:
+            extra = {"key": {"remoteJid": chat, "remoteJidAlt": f"{number}@s.whatsapp.net", "fromMe": False}}
     payload = {"id": f"false_{chat}_{raw_id()}", "timestamp": int(time.time()), "from": chat,
                "fromMe": False, "source": "app", "to": session["me"]["id"], "participant": None,
                "body": text, "hasMedia": False, "media": None, "ack": 2, "ackName": "DEVICE",
-               "location": None, "vCards": [], "replyTo": None, "_data": {}}
+               "location": None, "vCards": [], "replyTo": None, "_data": extra}
     event = envelope(session, "message", payload)
     return deliver(state, event), event
 
 
-def acks_later(state, session, message):
-    """After a send: DEVICE then READ receipts, from a thread, a little later, like a phone."""
+def acks_later(state, session, message, failure=None):
+    """After a send: DEVICE then READ receipts, from a thread, a little later, like a phone. With
+    `failure` ("ack-error" or "ack-463") one ERROR ack (-1) instead: how WEBJS and NOWEB report a
+    message WhatsApp refused, 463 included (NOWEB carries the code in messageStubParameters)."""
     with state.lock:
         delay, generation = state.ack_delay, state.generation
-    if not delay or not state.webhook_url:
+    if not delay:
         return
+    acks = [(2, "DEVICE", {}), (3, "READ", {})]
+    if failure:
+        acks = [(-1, "ERROR", {"messageStubParameters": ["463"]} if failure == "ack-463" else {})]
 
     def run():
-        for ack, name in ((2, "DEVICE"), (3, "READ")):
+        for ack, name, extra in acks:
             if state.stopping.wait(delay) or state.generation != generation:
                 return
             payload = {"id": message["id"], "from": message["chatId"], "to": session["me"]["id"],
-                       "participant": None, "fromMe": True, "ack": ack, "ackName": name, "_data": {}}
+                       "participant": None, "fromMe": True, "ack": ack, "ackName": name, "_data": extra}
             deliver(state, envelope(session, "message.ack", payload))
 
     threading.Thread(target=run, daemon=True, name="sandbox-acks").start()

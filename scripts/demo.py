@@ -1,8 +1,9 @@
 """`make demo`: the whole pipeline on this machine, against the sandbox stand-ins.
 
 Starts Redis (if needed and installed), the sandbox, a Celery worker, beat, the web app and
-Flower; creates a demo shop and an admin user; prints each WhatsApp message as it is sent.
-Ctrl-C stops everything it started.
+Flower; creates a fresh demo shop and an admin user; prints what happens to each message: sent
+(with its text and who wrote it), held (until when, why), blocked, failed. Ctrl-C stops
+everything it started. `--reset` (`make demo-reset`) forgets the demo's database and Redis keys.
 """
 
 import os
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SANDBOX_PORT, WEB_PORT, FLOWER_PORT = 8900, 8000, 5555
 SANDBOX = f"http://127.0.0.1:{SANDBOX_PORT}"
+DEMO_SHOP = "Demo Shop Almaty"
 
 DEMO_ENV = {
     "DEBUG": "1",
@@ -113,32 +115,104 @@ def prepare_database():
 
 
 def demo_shop():
-    """The demo shop, with a fresh sandbox token each run: the sandbox forgets its orders when
-    it stops, and a new token makes this run a first sync (history is not messaged)."""
+    """A clean demo shop each run: the last run's shop goes with its orders and messages (and
+    whatever was changed on it in admin), so every run starts from the same settings. A fresh
+    sandbox token makes this run a first sync (history is not messaged)."""
     from kaspi_sync.models import Shop
+    from messaging.models import OptOut
 
     token = f"demo-kaspi-token-{int(time.time())}"
     requests.post(f"{SANDBOX}/_sandbox/kaspi/shops", json={"token": token, "orders": 30, "seed": int(time.time())}, timeout=10).raise_for_status()
-    shop, _ = Shop.objects.get_or_create(name="Demo Shop Almaty", defaults={"voice": "Тёплый, короткий, на «вы»."})
-    shop.kaspi_token, shop.sync_watermark, shop.token_status, shop.is_active = token, None, Shop.TokenStatus.OK, True
-    shop.save()
+    removed = Shop.objects.filter(name=DEMO_SHOP).delete()[0]
+    if removed:
+        say(f"removed the last run's demo shop with its orders and messages ({removed} rows)")
+    shop = Shop.objects.create(name=DEMO_SHOP, kaspi_token=token, mode=Shop.Mode.LIVE,  # the sandbox is safe to send to
+                               voice="Тёплый, короткий, на «вы».")
+    kept = [f"{count} {what}" for count, what in (
+        (Shop.objects.exclude(pk=shop.pk).count(), "other shop(s), still syncing"),
+        (OptOut.objects.count(), "opt-out(s)"),
+    ) if count]
+    if kept:
+        say(f"kept from earlier runs: {', '.join(kept)}; `make demo-reset` starts from nothing")
+    for topic, text in DEMO_KNOWLEDGE.items():  # what the seller may answer from (admin: Knowledge entries)
+        shop.knowledge.get_or_create(topic=topic, defaults={"text": text})
     return shop
 
 
-def print_sent_messages(seen: set, since):
+DEMO_KNOWLEDGE = {
+    "returns": "Вернуть товар можно в течение 14 дней через приложение Kaspi, если сохранены вид и упаковка.",
+    "exchange": "Обменять размер или цвет можно через возврат в Kaspi и новый заказ.",
+    "hours": "Мы отвечаем в этом чате с 9:00 до 21:00 без выходных.",
+    "reviews": "Отзыв можно оставить в приложении Kaspi: Мои заказы, выберите заказ и нажмите Оставить отзыв.",
+}
+
+
+def print_conversations(seen: set, since):
+    """Customers' replies, our answers and handoffs, as they happen."""
+    from messaging.models import InboundMessage
+    from messaging.phones import mask
+    from seller.models import Answer, Handoff
+
+    events = [(m.received_at, f"m{m.pk}", f"<<< {mask(m.phone)} wrote: {m.body}")
+              for m in InboundMessage.objects.filter(received_at__gte=since)]
+    events += [(a.sent_at, f"a{a.pk}", f">>> answer to {mask(a.phone)} ({a.get_kind_display()}): {a.text}")
+               for a in Answer.objects.filter(sent_at__gte=since)]
+    events += [(h.opened_at, f"h{h.pk}", f"!!! handoff {h.pk} opened for {mask(h.phone)}: {h.get_reason_display()}"
+                " (admin: Seller > Handoffs)") for h in Handoff.objects.filter(opened_at__gte=since)]
+    for _, key, line in sorted(events):
+        if key not in seen:
+            seen.add(key)
+            print(line, flush=True)
+
+
+SHOWN = ("sent", "delivered", "read", "deferred", "blocked", "failed", "cancelled", "unknown", "dry_run")
+
+
+def print_messages(seen: set, since):
+    """Each message once per state it reaches: sent ones with their text and author, the others
+    with why (held: until when, in the shop's time)."""
+    from messaging import explain
     from messaging.models import OutboundMessage
     from messaging.phones import mask
 
-    rows = (
-        OutboundMessage.objects.filter(sent_at__gte=since)
-        .exclude(pk__in=seen)
-        .select_related("order")
-        .order_by("sent_at")
-    )
+    rows = (OutboundMessage.objects.filter(updated_at__gte=since, status__in=SHOWN)
+            .select_related("order", "shop").prefetch_related("events").order_by("updated_at"))
     for row in rows:
-        seen.add(row.pk)
+        state = "sent" if row.status in ("sent", "delivered", "read") else row.status
+        if (row.pk, state) in seen:
+            continue
+        seen.add((row.pk, state))
         customer = f"{row.order.customer_first_name} {row.order.customer_last_name} ({mask(row.phone)})"
-        print(f"\n>>> WhatsApp to {customer}, order #{row.order.code}, {row.trigger}, {row.source}:\n{row.text}\n", flush=True)
+        where = f"order #{row.order.code}, {row.get_trigger_display()}"
+        if state == "sent":
+            print(f"\n>>> WhatsApp to {customer}, {where}, written by {explain.author_words(row)}:\n{row.text}\n",
+                  flush=True)
+        else:
+            print(f"--- {explain.status_words(row)} · {customer}, {where}", flush=True)
+
+
+def reset():
+    """Forget the demo: the local SQLite database and this project's keys in the demo's Redis."""
+    from config import redis as project_redis
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3"):
+        sys.exit(f"DATABASE_URL points at {database['ENGINE'].rsplit('.', 1)[-1]}, not the demo's SQLite file: "
+                 "nothing removed (drop that database yourself if you mean it)")
+    for path in (Path(database["NAME"]), *(Path(f"{database['NAME']}{tail}") for tail in ("-wal", "-shm"))):
+        if path.exists():
+            path.unlink()
+            say(f"removed {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    try:
+        client = project_redis.client()
+        names = [name for pattern in (project_redis.PREFIX + "*", ":1:aiseller*") for name in client.scan_iter(pattern)]
+        if names:
+            client.delete(*names)
+        say(f"removed {len(names)} Redis key(s) of the project at {settings.REDIS_URL.rsplit('@', 1)[-1]}")
+    except Exception as exc:  # Redis not running: nothing of ours is kept there
+        say(f"Redis not reachable ({type(exc).__name__}): nothing to remove there")
+    say("the next `make demo` starts from nothing")
 
 
 def stop_all(*_):
@@ -158,6 +232,10 @@ def stop_all(*_):
 def main():
     for name, value in DEMO_ENV.items():
         os.environ.setdefault(name, value)
+    if "--reset" in sys.argv[1:]:
+        setup_django()
+        reset()
+        return 0
     (ROOT / "var").mkdir(exist_ok=True)
     for port, what in ((SANDBOX_PORT, "sandbox"), (WEB_PORT, "web app"), (FLOWER_PORT, "Flower")):
         if port_open("127.0.0.1", port):
@@ -185,11 +263,14 @@ def main():
         say(f"admin:   http://127.0.0.1:{WEB_PORT}/admin/  (user admin, password admin)")
         say(f"flower:  http://127.0.0.1:{FLOWER_PORT}/  (admin / admin)")
         say(f"what WAHA sent: {SANDBOX}/_sandbox/waha/sent.html")
-        say("waiting for messages; Ctrl-C stops everything")
-        seen: set = set()
+        say("waiting for messages (sent ones with their text; held, blocked and failed ones with why); "
+            "Ctrl-C stops everything")
+        seen: set = set()  # outbox rows printed, per state
+        said: set = set()  # replies, answers and handoffs printed
         since = timezone.now()
         while True:
-            print_sent_messages(seen, since)
+            print_messages(seen, since)
+            print_conversations(said, since)
             for process in children:
                 if process.poll() is not None:
                     say(f"a process stopped ({' '.join(process.args[1:4])}): see var/")

@@ -3,15 +3,21 @@ outbox pages that `kaspi_sync` and `messaging` own (fallback templates checked, 
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from config.localtime import zone_label
 from kaspi_sync.admin import OrderAdmin, ShopAdmin, ShopForm
 from kaspi_sync.models import Order, Shop
 from messaging.admin import OutboundMessageAdmin
 from messaging.models import OutboundMessage, Trigger
 
-from . import preview
+from . import golive, preview
+from .ops import story
 from .fallback import TEMPLATE_HELP, template_errors
+from .conversations import admin as conversations_admin  # noqa: F401  (the inbox, the knowledge base)
 from .models import MetricsPeriod
 
 
@@ -57,6 +63,11 @@ class SellerShopForm(ShopForm):
 
     def clean(self):
         cleaned = super().clean()
+        going_live = cleaned.get("mode") == Shop.Mode.LIVE and (
+            self.instance.pk is None or Shop.objects.filter(pk=self.instance.pk).exclude(mode=Shop.Mode.LIVE).exists())
+        if going_live and (still := golive.missing(self.instance) if self.instance.pk else ["every step"]):
+            self.add_error("mode", forms.ValidationError(
+                "A shop goes live once its go-live checklist is done; still missing: " + "; ".join(still)))
         for trigger in Trigger.values:
             field = f"fallback_{trigger.lower()}"
             template = (cleaned.get(field) or "").strip()
@@ -76,11 +87,56 @@ for model in (Shop, Order, OutboundMessage):
 @admin.register(Shop)
 class SellerShopAdmin(ShopAdmin):
     form = SellerShopForm
+    list_display = [*ShopAdmin.list_display, "go_live"]
+
+    @admin.display(description="go live")
+    def go_live(self, shop):
+        label = "checklist" if shop.mode != Shop.Mode.LIVE else "checklist (live)"
+        return format_html('<a href="{}">{}</a>', reverse("admin:seller_shop_checklist", args=[shop.pk]), label)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.checklist)
+        return [path("<int:shop_id>/checklist/", view, name="seller_shop_checklist"), *super().get_urls()]
+
+    CHECKS = {"kaspi": golive.check_kaspi, "waha": golive.check_waha, "webhook": golive.check_webhook,
+              "model": golive.check_model, "policy": golive.review_policy}
+
+    def checklist(self, request, shop_id):
+        """The way from dry mode to live: each step checked for real, then the switch."""
+        shop = get_object_or_404(Shop, pk=shop_id)
+        if request.method == "POST":
+            if not self.has_change_permission(request, shop):
+                messages.error(request, "You may not change this shop.")
+            elif "go_live" in request.POST:
+                still = golive.go_live(shop)
+                if still:
+                    messages.error(request, "Not live yet; still missing: " + "; ".join(still))
+                else:
+                    messages.success(request, f"{shop.name} is live: its next messages go to customers.")
+            elif request.POST.get("step") == "test_message":
+                step = golive.send_test_message(shop, request.POST.get("phone", ""), request.user.get_username())
+                messages.success(request, step.detail) if step.ok else messages.error(request, step.detail)
+            elif (check := self.CHECKS.get(request.POST.get("step"))):
+                step = check(shop, request.user.get_username())
+                messages.success(request, step.detail) if step.ok else messages.error(request, step.detail)
+            return redirect(request.path)
+        context = {**self.admin_site.each_context(request), "title": f"Go live: {shop.name}", "shop": shop,
+                   "steps": golive.steps(shop), "policy": golive.policy_summary(shop), "missing": golive.missing(shop),
+                   "zone": zone_label(shop.tz_name), "opts": self.model._meta}
+        return TemplateResponse(request, "admin/seller/checklist.html", context)
 
 
 @admin.register(Order)
 class SellerOrderAdmin(OrderAdmin):
+    """The order's page tells its story: items, Kaspi states, each message and its history."""
+
     actions = [*(OrderAdmin.actions or []), preview_order_messages]
+    change_form_template = "admin/kaspi_sync/order/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra = {"story": story.order_story(order)} if order else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
 @admin.register(OutboundMessage)

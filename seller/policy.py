@@ -14,7 +14,10 @@ from messaging.limits import Outcome
 from messaging.models import OptOut, OutboundMessage
 from messaging.phones import normalize_phone
 
+from .models import Handoff
 from .triggers import spec
+
+HANDOFF_RECHECK = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,16 @@ def decide(message: OutboundMessage, now: datetime | None = None, at_send: bool 
         return Decision("cancel", f"order_{order.state}")
     if not shop.is_active or not shop.trigger_enabled(message.trigger):
         return Decision("block", "disabled")
+    if shop.mode == shop.Mode.OFF:
+        return Decision("block", "shop_off")
     phone = normalize_phone(message.phone)
     if not phone:
         return Decision("block", "invalid_phone")
     if OptOut.objects.filter(phone=phone).exists():
         return Decision("block", "opt_out")
+    if Handoff.objects.filter(phone=phone, session=shop.session_name, status=Handoff.Status.OPEN).exists():
+        # A person is talking with this customer: marketing waits until the handoff is closed.
+        return defer(message, now + HANDOFF_RECHECK, "handoff", at_send)
     if not at_send and now > expiry(message):
         return Decision("block", "expired")
     due = due_time(message)

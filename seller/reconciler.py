@@ -16,10 +16,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging import outbox
-from messaging.models import InboundMessage, OutboundMessage
+from messaging import inbound, outbox
+from messaging.models import OutboundMessage
 
 from . import pipeline, sending
+from .conversations import delivery as conversation_delivery
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -33,6 +34,7 @@ def reconcile(now=None) -> dict:
     done["sending_to_unknown"] = expire_sending(now)
     done["unknown"] = resolve_unknown(now)
     done["replies"] = retry_replies(now)
+    done.update(conversations(now))
     if any(done.values()):
         log.info("reconciler: %s", done)
     return done
@@ -77,10 +79,11 @@ def resolve_unknown(now) -> int:
 
 
 def retry_replies(now) -> int:
-    """Replies the webhook stored but no task finished (a failed publish, WAHA down for long)."""
-    older = now - timedelta(minutes=1)
-    ids = list(InboundMessage.objects.filter(processed_at__isnull=True, received_at__lt=older)
-               .values_list("pk", flat=True)[:BATCH])
-    for inbound_id in ids:
-        outbox.publish("messaging.process_inbound", inbound_id)
-    return len(ids)
+    """Replies the webhook stored but no task finished (a failed publish, WAHA down for long),
+    by time, however many tries it takes; and opt-outs held against an @lid, asked for again."""
+    return inbound.retry_unprocessed(older_than_seconds=60, now=now)
+
+
+def conversations(now) -> dict:
+    """Replies the seller has not handled yet, answers not sent yet (seller.conversations)."""
+    return {f"conversation_{name}": count for name, count in conversation_delivery.reconcile(now).items()}

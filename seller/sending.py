@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
-from messaging import outbox, pace, session_state
+from messaging import inbound, outbox, pace, session_state
 from messaging.models import OutboundMessage
 from messaging.phones import chat_id, normalize_phone
 from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock
@@ -40,7 +40,13 @@ def send_message(message_id: int, now=None):
         # A run before this one crashed after claiming: the customer may have the message.
         outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note="found sending on redelivery")
         return
+    if message.status == Status.GENERATED:
+        inbound.check_held_lid(normalize_phone(message.phone) or message.phone, message.shop.session_name)
     if message.status != Status.GENERATED or not recheck(message, now):
+        return
+    if message.shop.mode == message.shop.Mode.DRY:
+        # Everything up to here ran as in live mode; the customer gets nothing, now or later.
+        outbox.move(message_id, Status.GENERATED, Status.DRY_RUN, note="dry mode: written, not sent", reason="dry_mode")
         return
     session = message.shop.session_name
     waha = WahaClient(session)

@@ -7,6 +7,7 @@ from django.db import transaction
 from messaging.models import OutboundMessage
 
 from . import eligibility, pipeline, reconciler, sending
+from .conversations import delivery, replies
 
 Status = OutboundMessage.Status
 
@@ -59,3 +60,21 @@ def send_whatsapp_old_name(message_id: int):
 @shared_task(name="messaging.start_pipelines")
 def start_pipelines_old_name(message_ids: list[int]):
     pipeline.start(message_ids)
+
+
+@shared_task(name="seller.handle_reply", bind=True, max_retries=20)
+def handle_reply(self, inbound_id: int):
+    """A customer's reply (announced by messaging): classify, answer or hand off."""
+    try:
+        replies.handle(inbound_id)
+    except replies.ChatBusy as exc:
+        raise self.retry(countdown=5, exc=exc)
+
+
+@shared_task(name="seller.send_answer", bind=True, max_retries=None)
+def send_answer(self, answer_id: int):
+    # Bounded by the answer's own attempts (WAHA_SEND_MAX_ATTEMPTS); pace turns are not errors.
+    try:
+        delivery.send_answer(answer_id)
+    except sending.SendLater as exc:
+        raise self.retry(countdown=exc.seconds, exc=exc)

@@ -11,6 +11,8 @@ from rest_framework.views import APIView
 from kaspi_sync.models import Order, Shop
 from messaging import outbox
 from messaging.models import Trigger
+from messaging.phones import mask
+from seller.models import Handoff
 
 from . import health, metrics
 
@@ -71,7 +73,26 @@ class DayFiguresSerializer(FiguresSerializer):
     date = serializers.DateField()
 
 
+class DurationSerializer(serializers.Serializer):
+    avg = serializers.IntegerField(allow_null=True)
+    max = serializers.IntegerField(allow_null=True)
+
+
+class ConversationsSerializer(serializers.Serializer):
+    replies = serializers.IntegerField(help_text="Customers' replies the seller handled")
+    by_outcome = serializers.DictField(child=serializers.IntegerField())
+    by_class = serializers.DictField(child=serializers.IntegerField())
+    answered_automatically = serializers.IntegerField()
+    handed_off = serializers.IntegerField(help_text="Handoffs opened")
+    handoffs_by_reason = serializers.DictField(child=serializers.IntegerField())
+    handoffs_open = serializers.IntegerField(help_text="Open now, whatever the period")
+    handoffs_closed = serializers.IntegerField()
+    first_answer_seconds = DurationSerializer(help_text="From the customer's reply to our first message back")
+    handoff_close_seconds = DurationSerializer(help_text="From a handoff's opening to its close")
+
+
 class MetricsSerializer(FiguresSerializer):
+    conversations = ConversationsSerializer()
     since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
     start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
     end = serializers.DateTimeField(source="to")
@@ -139,6 +160,43 @@ class TriggerDeliveredView(APIView):
         return Response(TriggerResultSerializer(result).data, status=201 if created else 200)
 
 
+class HandoffsQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Handoff.Status.choices, required=False)
+    shop = serializers.IntegerField(required=False, min_value=1, help_text="Only this shop")
+
+
+class HandoffSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    shop_id = serializers.IntegerField()
+    shop_name = serializers.CharField(source="shop.name")
+    order_id = serializers.IntegerField(allow_null=True)
+    order_code = serializers.CharField(source="order.code", allow_null=True, default=None)
+    customer_phone = serializers.SerializerMethodField(help_text="Masked: the last two digits")
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_customer_phone(self, handoff) -> str:
+        return mask(handoff.phone)
+
+
+class HandoffsView(APIView):
+    @extend_schema(parameters=[HandoffsQuery], responses={200: HandoffSerializer(many=True), 400: OpenApiTypes.OBJECT,
+                                                          404: ErrorSerializer})
+    def get(self, request):
+        query = HandoffsQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        handoffs = Handoff.objects.select_related("shop", "order").order_by("-opened_at")
+        if "status" in query.validated_data:
+            handoffs = handoffs.filter(status=query.validated_data["status"])
+        if shop := query.validated_data.get("shop"):
+            if not Shop.objects.filter(pk=shop).exists():
+                raise NotFound(f"no shop {shop}")
+            handoffs = handoffs.filter(shop_id=shop)
+        return Response(HandoffSerializer(handoffs[:500], many=True).data)
+
+
 class CheckSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     error = serializers.CharField(required=False)
@@ -173,6 +231,28 @@ class ShopStatusSerializer(serializers.Serializer):
     quarantined_orders = serializers.IntegerField(help_text="Orders that could not be parsed or saved (admin)")
 
 
+class WebhookSessionSerializer(serializers.Serializer):
+    session = serializers.CharField()
+    last_received_at = serializers.DateTimeField(help_text="The last webhook accepted from this WAHA session")
+    count = serializers.IntegerField()
+
+
+class WebhookRefusalSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    last_at = serializers.DateTimeField()
+
+
+class WebhooksSerializer(CheckSerializer):
+    hmac_key_set = serializers.BooleanField(required=False)
+    sessions = WebhookSessionSerializer(many=True, required=False)
+    refused = serializers.DictField(child=WebhookRefusalSerializer(), required=False,
+                                    help_text="By why: no_hmac_key, bad_signature, bad_signature_header, malformed, ...")
+    refused_total = serializers.IntegerField(required=False)
+    replies_pending = serializers.IntegerField(required=False, help_text="Replies not processed yet (admin: Replies)")
+    lid_opt_outs_unmapped = serializers.IntegerField(
+        required=False, help_text="Opt-outs held against an @lid whose phone WAHA has not given yet")
+
+
 class BacklogSerializer(serializers.Serializer):
     status = serializers.CharField()
     rows = serializers.IntegerField()
@@ -188,6 +268,7 @@ class StatusSerializer(serializers.Serializer):
     waha = WahaSessionSerializer(many=True)
     openai = OpenAISerializer()
     shops = ShopStatusSerializer(many=True)
+    webhooks = WebhooksSerializer()
     outbox = BacklogSerializer(many=True)
 
 

@@ -1,10 +1,12 @@
 """The metrics dashboard inside Django admin: the figures of `metrics.summary` as charts."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from config.localtime import when, zone_label
 from kaspi_sync.models import Shop
 
 from . import metrics
@@ -21,7 +23,7 @@ class DashboardFilter(forms.Form):
 def dashboard(request):
     if request.method == "POST" and "reset" in request.POST:
         since = metrics.reset()
-        messages.success(request, f"A new counting period starts at {since:%Y-%m-%d %H:%M} UTC; nothing was deleted.")
+        messages.success(request, f"A new counting period starts at {when(since)}; nothing was deleted.")
         return redirect(request.path)
     form = DashboardFilter(request.GET or None)
     chosen = form.cleaned_data if form.is_valid() else {}
@@ -30,6 +32,7 @@ def dashboard(request):
     context = {
         **admin.site.each_context(request),
         "title": "AI seller dashboard",
+        "zone": zone_label(settings.SELLER_TIMEZONE),
         "form": form,
         "data": data,
         "blocked_reasons": sorted(data["blocked"].items(), key=lambda item: -item[1]),

@@ -9,6 +9,7 @@ from config import redis
 from config.celery_app import app
 from config.logging import redact
 from kaspi_sync.models import Shop
+from messaging import webhook
 from messaging.models import OutboundMessage
 from messaging.waha import WahaClient, WahaError
 
@@ -99,6 +100,7 @@ def status() -> dict:
     report["openai"] = {"configured": bool(settings.OPENAI_API_KEY), "model": settings.OPENAI_MODEL,
                         "custom_base_url": bool(settings.OPENAI_BASE_URL)}
     report["shops"] = shops() if database_ok else []
+    report["webhooks"] = check(webhook.stats) if database_ok else {"ok": False}
     report["outbox"] = backlog() if database_ok else []
     report["ok"] = all(report[part]["ok"] for part in CRITICAL)
     return report

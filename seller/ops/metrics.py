@@ -19,7 +19,7 @@ from django.utils import timezone
 from kaspi_sync.models import Shop
 from messaging.models import MessageEvent, OutboundMessage
 
-from seller.models import MetricsPeriod
+from seller.models import Answer, HandledReply, Handoff, MetricsPeriod
 
 Status = OutboundMessage.Status
 
@@ -205,7 +205,41 @@ def summary(win: Window) -> dict:
         "to": win.end,
         "shop": win.shop_id,
         **total,
+        "conversations": conversations(win),
         "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop[pk]} for pk in sorted(by_shop)],
         "by_trigger": [{"trigger": trigger, **by_trigger[trigger]} for trigger in sorted(by_trigger)],
         "by_day": [{"date": day, **by_day[day]} for day in sorted(by_day)],
     }
+
+
+def conversations(win: Window) -> dict:
+    """Customers' replies and what became of them, from the rows that record it: replies handled
+    (by outcome and class), answered automatically, handoffs opened and closed, time from the
+    customer's reply to our first message back, and from a handoff's opening to its close."""
+    handled = in_window(HandledReply.objects.all(), "handled_at", win, "shop_id")
+    by_outcome = dict(handled.order_by().values_list("outcome").annotate(n=Count("pk")))
+    by_label = dict(handled.order_by().values_list("label").annotate(n=Count("pk")))
+    answers = in_window(Answer.objects.filter(kind__in=(Answer.Kind.ANSWER, Answer.Kind.ACK), first_reply_at__isnull=False),
+                        "sent_at", win, "shop_id")
+    opened = in_window(Handoff.objects.all(), "opened_at", win, "shop_id")
+    closed = in_window(Handoff.objects.all(), "closed_at", win, "shop_id")
+    still_open = Handoff.objects.filter(status=Handoff.Status.OPEN)
+    if win.shop_id:
+        still_open = still_open.filter(shop_id=win.shop_id)
+    return {
+        "replies": sum(by_outcome.values()),
+        "by_outcome": dict(sorted(by_outcome.items())),
+        "by_class": dict(sorted(by_label.items())),
+        "answered_automatically": by_outcome.get(HandledReply.Outcome.ANSWERED, 0),
+        "handed_off": opened.count(),
+        "handoffs_by_reason": dict(sorted(opened.order_by().values_list("reason").annotate(n=Count("pk")))),
+        "handoffs_open": still_open.count(),
+        "handoffs_closed": closed.count(),
+        "first_answer_seconds": seconds(answers, F("sent_at") - F("first_reply_at")),
+        "handoff_close_seconds": seconds(closed, F("closed_at") - F("opened_at")),
+    }
+
+
+def seconds(rows, duration) -> dict:
+    found = rows.order_by().aggregate(avg=Avg(duration), max=Max(duration))
+    return {key: round(value.total_seconds()) if value is not None else None for key, value in found.items()}

@@ -18,7 +18,9 @@ from rest_framework.views import APIView
 
 from messaging.models import MessageEvent, OutboundMessage
 
-from . import health, instrumentation
+from seller.models import Answer, HandledReply, Handoff
+
+from . import health, instrumentation, metrics
 
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport keeps priorities 1-9 in "<queue>\x06\x16<n>"
 
@@ -94,8 +96,34 @@ class TaskCollector:
         yield runs
 
 
+class ConversationCollector:
+    def collect(self):
+        replies = CounterMetricFamily("aiseller_replies_handled", "Customers' replies handled, by outcome and class",
+                                      labels=["outcome", "label"])
+        for outcome, label, n in HandledReply.objects.order_by().values_list("outcome", "label").annotate(n=Count("pk")):
+            replies.add_metric([outcome, label], n)
+        yield replies
+        handoffs = GaugeMetricFamily("aiseller_handoffs", "Handoffs by status and reason", labels=["status", "reason"])
+        for status, reason, n in Handoff.objects.order_by().values_list("status", "reason").annotate(n=Count("pk")):
+            handoffs.add_metric([status, reason], n)
+        yield handoffs
+        answers = CounterMetricFamily("aiseller_answers", "Messages written back in conversations, by kind and status",
+                                      labels=["kind", "status"])
+        for kind, status, n in Answer.objects.order_by().values_list("kind", "status").annotate(n=Count("pk")):
+            answers.add_metric([kind, status], n)
+        yield answers
+        first = metrics.conversations(metrics.window(days=1))
+        for name, help_text in (("first_answer_seconds", "From a customer's reply to our first message back"),
+                                ("handoff_close_seconds", "From a handoff's opening to its close")):
+            gauge = GaugeMetricFamily(f"aiseller_{name}", f"{help_text}, over the last 24 hours", labels=["stat"])
+            for stat, value in first[name].items():
+                if value is not None:
+                    gauge.add_metric([stat], value)
+            yield gauge
+
+
 REGISTRY = CollectorRegistry()
-for collector in (PipelineCollector(), QueueCollector(), TaskCollector()):
+for collector in (PipelineCollector(), QueueCollector(), TaskCollector(), ConversationCollector()):
     REGISTRY.register(collector)
 
 

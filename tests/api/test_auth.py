@@ -14,6 +14,7 @@ ENDPOINTS = [
     ("post", "/ai-seller/reset-metrics"),
     ("post", "/ai-seller/trigger-delivered/{code}"),
     ("get", "/ai-seller/status"),
+    ("get", "/ai-seller/handoffs"),
     ("get", "/kaspi/get_sells_info/{shop}"),
     ("get", "/metrics"),
 ]
@@ -98,7 +99,7 @@ def test_the_schema_and_its_docs_are_served_without_a_cdn(client, admin_token):
     assert schema.status_code == 200
     text = schema.content.decode()
     for path in ("/ai-seller/metrics", "/ai-seller/reset-metrics", "/ai-seller/trigger-delivered/{order_id}",
-                 "/ai-seller/status", "/kaspi/get_sells_info/{shop_id}", "/metrics"):
+                 "/ai-seller/status", "/ai-seller/handoffs", "/kaspi/get_sells_info/{shop_id}", "/metrics"):
         assert f"{path}:" in text
     assert docs.status_code == 200
     page = docs.content.decode()

@@ -141,3 +141,21 @@ def test_injection_mode_obeys_instructions_and_repeats_links_found_in_the_data(b
     nothing_to_obey = text(box)
     box.control("openai/mode", mode="ok")
     assert nothing_to_obey == text(box)
+
+
+def test_conversation_prompts_get_the_json_the_app_asks_for(sandbox_server):
+    client = openai.OpenAI(api_key="sk-test", base_url=sandbox_server.openai_url, max_retries=0)
+
+    def ask(data):
+        reply = client.chat.completions.create(model="gpt-4o-mini", response_format={"type": "json_object"},
+                                               messages=[{"role": "system", "content": "..."},
+                                                         {"role": "user", "content": json.dumps(data, ensure_ascii=False)}])
+        return json.loads(reply.choices[0].message.content)
+
+    assert ask({"task": "classify_reply", "reply": "тавар сламался"}) == {"label": "complaint", "language": "ru"}
+    assert ask({"task": "classify_reply", "reply": "Тапсырысым қашан келеді?"})["label"] == "order_question"
+    facts = {"language": "ru", "knowledge": [{"topic": "returns", "sentences": ["Вернуть можно за 14 дней."]}]}
+    assert ask({"task": "answer_reply", "facts": facts, "conversation": [{"from": "customer", "text": "как вернуть?"}]}) \
+        == {"can_answer": True, "answer": "Здравствуйте! Вернуть можно за 14 дней."}
+    assert ask({"task": "answer_reply", "facts": facts,
+                "conversation": [{"from": "customer", "text": "есть синие?"}]})["can_answer"] is False

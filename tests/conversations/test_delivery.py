@@ -1,0 +1,87 @@
+"""An answer reaches the customer at most once, at the send pace, and not after an opt-out."""
+
+import pytest
+
+from messaging.models import OptOut
+from seller.conversations import delivery
+from seller.models import Answer, Handoff
+from seller.sending import SendLater
+
+from .conftest import CHAT, PHONE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def answer(chat):
+    def make(text="Здравствуйте! Заказ выдан.", kind=Answer.Kind.ANSWER, phone=PHONE):
+        return Answer.objects.create(shop=chat.shop, order=chat.order, phone=phone, session="default", kind=kind,
+                                     text=text)
+    return make
+
+
+def test_an_answer_sent_twice_reaches_the_customer_once(chat, answer):
+    row = answer()
+    delivery.send_answer(row.pk)
+    delivery.send_answer(row.pk)  # a redelivered task
+
+    assert [m["text"] for m in chat.sandbox.sent(CHAT)] == [row.text]
+    row.refresh_from_db()
+    assert row.status == "sent" and row.waha_message_id
+
+
+def test_an_answer_found_sending_after_a_crash_is_never_sent_again(chat, answer):
+    row = answer()
+    Answer.objects.filter(pk=row.pk).update(status="sending")  # claimed and committed, then the worker died
+
+    delivery.send_answer(row.pk)
+
+    assert chat.sandbox.sent(CHAT) == []
+    assert Answer.objects.get(pk=row.pk).status == "unknown"
+
+
+def test_an_opt_out_that_arrives_before_sending_cancels_the_answer(chat, answer):
+    row = answer()
+    OptOut.objects.create(phone=PHONE, keyword="стоп")
+
+    delivery.send_answer(row.pk)
+
+    assert chat.sandbox.sent(CHAT) == []
+    assert (Answer.objects.get(pk=row.pk).status, Answer.objects.get(pk=row.pk).reason) == ("cancelled", "opt_out")
+
+
+def test_answers_keep_the_send_pace_of_the_whatsapp_number(chat, answer, settings):
+    settings.WAHA_SEND_INTERVAL_SECONDS = 30
+    first, second = answer(), answer(phone="+77019990011")
+    delivery.send_answer(first.pk)
+
+    with pytest.raises(SendLater):
+        delivery.send_answer(second.pk)
+
+    assert Answer.objects.get(pk=second.pk).status == "ready"
+    assert len(chat.sandbox.sent()) == 1
+
+
+def test_a_transient_waha_error_retries_and_a_permanent_one_hands_the_customer_to_a_person(chat, answer):
+    row = answer()
+    chat.sandbox.control("waha/faults", responses=[500, 400])
+
+    with pytest.raises(SendLater):
+        delivery.send_answer(row.pk)
+    assert Answer.objects.get(pk=row.pk).status == "ready"
+    delivery.send_answer(row.pk)
+
+    assert (Answer.objects.get(pk=row.pk).status, Answer.objects.get(pk=row.pk).reason) == ("failed", "waha_http_400")
+    assert Handoff.objects.get().reason == "send_failed"
+
+
+def test_a_463_pauses_the_number_and_the_customer_goes_to_a_person(chat, answer):
+    row = answer()
+    chat.sandbox.control("waha/faults", responses=["463"])
+
+    delivery.send_answer(row.pk)
+
+    from messaging import session_state
+    assert session_state.paused_until("default")
+    assert Answer.objects.get(pk=row.pk).status == "failed"
+    assert Handoff.objects.get().reason == "send_failed"
