@@ -412,6 +412,7 @@ def main():
         "model_latency_ms": args.model_latency_ms, "waha_latency_ms": args.waha_latency_ms,
         "procfile": worker_entries(),
         "broker": urlsplit(BROKER_URL).scheme,
+        "database_pool_max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE") or 0),
         "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     })

@@ -77,12 +77,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.int("DATABASE_POOL_MAX_SIZE", default=24):
-    # A pool per process, shared by its threads: a task borrows a connection and gives it back,
-    # instead of opening one (a PostgreSQL backend each time) per task. A task holds its connection
-    # until it ends, except over the model's answer (seller/generation.py): size it to the send pool.
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.int("DATABASE_POOL_MAX_SIZE", default=0):
+    # Opt-in: a pool per process, shared by its threads, instead of a connection (a PostgreSQL
+    # backend) opened per task. Off by default: a thread that uses the database and ends without
+    # closing its connection keeps it checked out for good, and the pool then runs dry (a test
+    # with retries in threads showed it); turn it on only where every thread closes its own.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=24), "timeout": 30}
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE"), "timeout": 30}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
