@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo demo-reset shell test install bench clean
+.PHONY: demo demo-reset shell test install bench eval clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -33,7 +33,14 @@ bench: install
 	$(PY) bench/limits.py
 	$(PY) bench/link_preview.py
 	$(PY) bench/classifier.py
+	$(PY) bench/recommendations.py
+	$(PY) bench/metrics.py
 	$(PY) bench/pipeline.py
+
+# The seller's voice on the project's corpora of model replies (bench/corpora); any corpus:
+# .venv/bin/python bench/voice.py --corpus FILE.jsonl
+eval: install
+	$(PY) bench/voice.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

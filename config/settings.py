@@ -207,6 +207,12 @@ SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS",
 SELLER_MAX_AUTO_REPLIES = env.int("SELLER_MAX_AUTO_REPLIES", default=3)
 SELLER_STUCK_MINUTES = env.float("SELLER_STUCK_MINUTES", default=5)
 SELLER_UNKNOWN_GRACE_MINUTES = env.float("SELLER_UNKNOWN_GRACE_MINUTES", default=10)
+# Does it sell: an order within this many days after a delivered message is attributed to it;
+# this share of each shop's customers (0-100) gets no message, to measure the lift against.
+SELLER_ATTRIBUTION_DAYS = env.float("SELLER_ATTRIBUTION_DAYS", default=7)
+SELLER_HOLDOUT_PERCENT = env.float("SELLER_HOLDOUT_PERCENT", default=10)
+# The lift's 95 % interval must be at most this wide (in repeat-rate points) to be shown as a result.
+SELLER_LIFT_MAX_CI_WIDTH = env.float("SELLER_LIFT_MAX_CI_WIDTH", default=0.10)
 
 # --- HTTP API ---------------------------------------------------------------
 REST_FRAMEWORK = {

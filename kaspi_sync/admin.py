@@ -128,15 +128,28 @@ class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class AttributedFilter(admin.SimpleListFilter):
+    title = "credited to a message"
+    parameter_name = "attributed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(attributed_to__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """Orders come from Kaspi only: read here, never added, edited or deleted by hand."""
 
     list_display = ["code", "shop", "state", "kaspi_status", "customer_first_name", "masked_phone", "total_price",
-                    "placed", "delivered"]
-    list_filter = ["state", "shop", "kaspi_state", "delivery_mode"]
+                    "placed", "delivered", "credited_to"]
+    list_filter = ["state", "shop", "kaspi_state", "delivery_mode", AttributedFilter]
     search_fields = ["code", "kaspi_id", "customer_first_name", "customer_last_name", "customer_phone"]
-    list_select_related = ["shop"]
+    list_select_related = ["shop", "attributed_to"]
     date_hierarchy = "created_at_kaspi"
     inlines = [OrderEntryInline]
     readonly_fields = [field.name for field in Order._meta.fields]
@@ -148,6 +161,15 @@ class OrderAdmin(HistoryAdminMixin, admin.ModelAdmin):
     @admin.display(description="delivered (shop's time)", ordering="delivered_at")
     def delivered(self, order):
         return when(order.delivered_at, order.shop.tz_name)
+
+    @admin.display(description="Credited to", ordering="attributed_to")
+    def credited_to(self, order):
+        """The message this order is attributed to (within SELLER_ATTRIBUTION_DAYS after it)."""
+        message = order.attributed_to
+        if message is None:
+            return "—"
+        url = reverse("admin:messaging_outboundmessage_change", args=[message.pk])
+        return format_html('<a href="{}">{} #{}</a>', url, message.get_trigger_display(), message.pk)
 
     @admin.display(description="phone")
     def masked_phone(self, order):

@@ -95,6 +95,8 @@ class KaspiOrder:
     first_name: str
     last_name: str
     entries: list[KaspiEntry] | None  # None: not included in the reply (fetched by their link)
+    is_kaspi_delivery: bool | None = None  # None: Kaspi did not say
+    pickup_point_id: str = ""
     raw: dict | None = field(default=None, compare=False, repr=False)  # the reply's resource
 
 
@@ -327,6 +329,8 @@ def parse_order(resource: dict, included: dict, keep_raw: bool = False) -> Kaspi
         first_name=text(customer.get("firstName")),
         last_name=text(customer.get("lastName")),
         entries=entries,
+        is_kaspi_delivery=attrs.get("isKaspiDelivery") if isinstance(attrs.get("isKaspiDelivery"), bool) else None,
+        pickup_point_id=text(attrs.get("pickupPointId")),
         raw=resource if keep_raw else None,
     )
 

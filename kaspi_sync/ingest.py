@@ -47,7 +47,7 @@ PRODUCT_FIELDS = ["code", "kaspi_id", "sku", "name", "category_code", "category_
 ORDER_FIELDS = [
     "code", "kaspi_state", "kaspi_status", "state", "cancellation_reason", "total_price", "delivery_mode",
     "planned_delivery_date", "created_at_kaspi", "customer_first_name", "customer_last_name", "customer_phone",
-    "delivered_at",
+    "delivered_at", "is_kaspi_delivery", "pickup_point_id",
 ]
 
 
@@ -182,6 +182,8 @@ def kaspi_values(data: KaspiOrder, now: datetime, order: Order | None = None) ->
         "total_price": data.total_price,
         "delivery_mode": data.delivery_mode[:50],
         "planned_delivery_date": data.planned_delivery_date,
+        "is_kaspi_delivery": data.is_kaspi_delivery,
+        "pickup_point_id": data.pickup_point_id[:100],
         "created_at_kaspi": data.created_at,
         "customer_first_name": data.first_name[:100] or seen.customer_first_name,
         "customer_last_name": data.last_name[:100] or seen.customer_last_name,

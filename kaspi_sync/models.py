@@ -56,6 +56,8 @@ class Shop(models.Model):
                                    help_text='"21:00-09:00" in the shop\'s time zone; "off": none; empty: SELLER_QUIET_HOURS')
     delivered_delay_hours = models.FloatField(null=True, blank=True)
     post_purchase_delay_hours = models.FloatField(null=True, blank=True)
+    holdout_percent = models.FloatField(null=True, blank=True,
+                                        help_text="Customers who get no message, to measure the lift; empty: SELLER_HOLDOUT_PERCENT")
 
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -129,6 +131,8 @@ class Order(models.Model):
     total_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     delivery_mode = models.CharField(max_length=50, blank=True)
     planned_delivery_date = models.DateTimeField(null=True, blank=True)
+    is_kaspi_delivery = models.BooleanField(null=True, blank=True, help_text="Kaspi's isKaspiDelivery; empty: not said")
+    pickup_point_id = models.CharField(max_length=100, blank=True, help_text="Kaspi's pickupPointId")
     created_at_kaspi = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the sync first saw it COMPLETED")
 
@@ -136,6 +140,9 @@ class Order(models.Model):
     customer_last_name = models.CharField(max_length=100, blank=True)
     # E.164, kept as first seen on an active order: Kaspi may mask it once the order is finished.
     customer_phone = models.CharField(max_length=20, blank=True)
+    # The last message delivered to this customer within SELLER_ATTRIBUTION_DAYS before the order.
+    attributed_to = models.ForeignKey("messaging.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="attributed_orders", db_index=False)
 
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -147,6 +154,9 @@ class Order(models.Model):
             models.Index(fields=["shop", "state"], name="order_shop_state"),
             models.Index(fields=["code"], name="order_code"),
             models.Index(fields=["customer_phone"], name="order_customer_phone"),
+            models.Index(fields=["shop", "customer_phone", "created_at_kaspi"], name="order_shop_customer_created"),
+            models.Index(fields=["attributed_to"], name="order_attributed_to",
+                         condition=models.Q(attributed_to__isnull=False)),
         ]
         ordering = ["-created_at_kaspi"]
 

@@ -16,6 +16,7 @@ class OutboundMessage(models.Model):
         BLOCKED = "blocked"
         APPROVED = "approved", "approved (place reserved)"
         GENERATED = "generated"
+        REVIEW = "review", "waiting for an operator's review"
         SENDING = "sending"
         SENT = "sent"
         DELIVERED = "delivered"
@@ -42,6 +43,11 @@ class OutboundMessage(models.Model):
     text = models.TextField(blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, blank=True)
     fallback_reason = models.CharField(max_length=200, blank=True)
+    # One repair before the fallback: the model's first reply, what it broke, and its second try.
+    first_reply = models.TextField(blank=True, help_text="The model's first reply, when it broke a check")
+    repair_reason = models.CharField(max_length=300, blank=True, help_text="What the first reply broke")
+    second_reply = models.TextField(blank=True, help_text="The model's reply to the repair request")
+    variant = models.CharField(max_length=50, blank=True, help_text="The trigger's variant it was written with")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     generation_ms = models.PositiveIntegerField(null=True, blank=True)

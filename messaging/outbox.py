@@ -22,7 +22,8 @@ Status = OutboundMessage.Status
 GRAPH = {
     Status.PENDING: (Status.APPROVED, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED),
     Status.DEFERRED: (Status.PENDING, Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
-    Status.APPROVED: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),
+    Status.APPROVED: (Status.GENERATED, Status.REVIEW, Status.BLOCKED, Status.CANCELLED),
+    Status.REVIEW: (Status.GENERATED, Status.BLOCKED, Status.CANCELLED),  # an operator approves or rejects
     Status.GENERATED: (Status.SENDING, Status.DEFERRED, Status.BLOCKED, Status.CANCELLED, Status.FAILED,
                        Status.DRY_RUN),
     Status.SENDING: (Status.SENT, Status.UNKNOWN, Status.FAILED, Status.GENERATED, Status.DEFERRED),
@@ -35,7 +36,7 @@ GRAPH = {
     Status.CANCELLED: (),
     Status.DRY_RUN: (),  # a shop in dry mode: written and shown, never sent, never sent later
 }
-WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED)
+WAITING = (Status.PENDING, Status.DEFERRED, Status.APPROVED, Status.GENERATED, Status.REVIEW)
 PIPELINE_TASK = "seller.start_pipelines"  # by name: messaging never imports the seller
 # A row that ends here never reached the customer: its place under the caps is given back.
 GIVING_UP = (Status.BLOCKED, Status.CANCELLED, Status.FAILED, Status.DRY_RUN)

@@ -15,6 +15,10 @@ def add_arguments(parser):
                         help="seconds before each delivered/read ack webhook; 0 = none")
     parser.add_argument("--demo", action="store_true", help="new orders and progress every tick")
     parser.add_argument("--tick-seconds", type=float, default=5.0)
+    parser.add_argument("--repeat-rate", type=float, default=0.0,
+                        help="--demo: each tick, the chance that a past customer orders again")
+    parser.add_argument("--true-lift", type=float, default=0.0,
+                        help="--demo: added to that chance once a WhatsApp message reached the customer")
     parser.add_argument("--shop-token", action="append", default=[],
                         help="register a shop with generated orders (repeatable)")
     parser.add_argument("--orders", type=int, default=200, help="orders per --shop-token")
@@ -30,7 +34,8 @@ def serve(options, stdout):
                    webhook_hmac_key=options["webhook_hmac_key"],
                    waha_api_key=options["waha_api_key"], demo=options["demo"],
                    tick_seconds=options["tick_seconds"], ack_delay=options["ack_delay"],
-                   log_requests=options["log_requests"], waha_latency=options["waha_latency_ms"] / 1000,
+                   log_requests=options["log_requests"], repeat_rate=options["repeat_rate"],
+                   true_lift=options["true_lift"], waha_latency=options["waha_latency_ms"] / 1000,
                    llm_latency=options["llm_latency_ms"] / 1000)
     for token in options["shop_token"]:
         server.state.register_shop(token, orders=options["orders"], seed=options["seed"])

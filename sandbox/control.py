@@ -399,6 +399,18 @@ def set_mode(state, request):
     return ok({"mode": mode, "count": count})
 
 
+def set_repeat(state, request):
+    """How often past customers order again in the demo, and how much more once messaged."""
+    body = _body(request)
+    values = {name: body.get(name, getattr(state, name)) for name in ("repeat_rate", "true_lift")}
+    if not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values.values()):
+        return problem("repeat_rate and true_lift must be numbers from 0 to 1")
+    with state.lock:
+        for name, value in values.items():
+            setattr(state, name, float(value))
+    return ok(values)
+
+
 def llm_requests(state, request):
     with state.lock:
         return ok(list(state.llm_requests))
@@ -433,5 +445,6 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/latency", set_latency, ["POST"]),
     ("/_sandbox/waha/talk-back", set_talk_back, ["POST"]),
     ("/_sandbox/openai/mode", set_mode, ["POST"]),
+    ("/_sandbox/kaspi/repeat", set_repeat, ["POST"]),
     ("/_sandbox/openai/requests", llm_requests, ["GET"]),
 ]]

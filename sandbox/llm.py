@@ -17,7 +17,14 @@ TIMEOUT_SLEEP_SECONDS = 30  # longer than any sane client timeout
 REFUSAL = "I'm sorry, I can't help with that."
 MODES = {"ok", "error500", "error429", "timeout", "refuse", "too_long", "link", "phone",
          "placeholder", "invented_price", "wrong_language", "empty", "markup",
-         "other_language", "invented_product", "promise", "injection", "nonsense"}
+         "other_language", "invented_product", "promise", "injection", "nonsense", "realistic", "invented_number",
+         "cyrillic_product"}
+# What a model such as gpt-4o-mini adds to a plain reply: an emoji, the shop's voice, a signature.
+EMOJI = {"ru": " 😊", "kk": " 😊"}
+SIGNATURE = {"ru": "\n\nС уважением, {shop}", "kk": "\n\nҚұрметпен, {shop}"}
+INVENTED_NUMBER = {"ru": " Обычно заказы приходят за 3 дня.", "kk": " Әдетте тапсырыстар 3 күнде келеді."}
+CYRILLIC_PRODUCT = {"ru": " Рекомендуем также защитную плёнку к нему.", "kk": " Оған қорғаныш әйнегін де ұсынамыз."}
+VOICE = re.compile(r"The shop's voice[^:]*: (.*)")
 INVENTED_PRODUCT = {"ru": " Также рекомендуем Samsung Galaxy S24 Ultra!",
                     "kk": " Сондай-ақ Samsung Galaxy S24 Ultra ұсынамыз!"}
 PROMISE = {"ru": " Следующую доставку сделаем бесплатно, гарантируем!",
@@ -93,6 +100,12 @@ def misbehave(mode, text, facts, messages=()):
         return writer.write(dict(facts, language="ru" if language == "kk" else "kk"))
     if mode == "invented_product":
         return text + INVENTED_PRODUCT[language]
+    if mode == "invented_number":
+        return text + INVENTED_NUMBER[language]
+    if mode == "cyrillic_product":
+        return text + CYRILLIC_PRODUCT[language]
+    if mode == "realistic":
+        return realistic(text, shop, language, messages)
     if mode == "promise":
         return text + PROMISE[language]
     if mode == "injection":
@@ -118,6 +131,19 @@ def misbehave(mode, text, facts, messages=()):
     if mode == "markup":
         return f"**Спасибо за заказ!**\n\n<p>{text}</p>\n\n- _Ваш «{shop}»_"
     return text
+
+
+def realistic(text, shop, language, messages):
+    """The plain reply as a real model writes it: an emoji after the greeting, a fact of the
+    shop's voice repeated, a signature."""
+    system = " ".join(writer.text_of(m) for m in messages if m.get("role") == "system")
+    voice = VOICE.search(system)
+    facts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", voice.group(1)) if re.search(r"\d", s)] if voice else []
+    first, _, rest = text.partition("!")
+    text = f"{first}!{EMOJI[language]}{rest}" if rest else text
+    if facts:
+        text += " " + facts[0]
+    return text + SIGNATURE[language].format(shop=shop)
 
 
 def obey(text, messages):

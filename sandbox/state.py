@@ -103,13 +103,14 @@ class Shop:
 
 class State:
     def __init__(self, waha_api_key="sandbox-waha-key", webhook_url=None, webhook_hmac_key="",
-                 ack_delay=1.0, talk_back=0.0, waha_latency=0.0, llm_latency=0.0):
+                 ack_delay=1.0, talk_back=0.0, repeat_rate=0.0, true_lift=0.0, waha_latency=0.0, llm_latency=0.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
         self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
         self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
                              "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay,
-                             "talk_back": talk_back, "start_latency": (waha_latency, llm_latency)}
+                             "talk_back": talk_back, "repeat_rate": repeat_rate, "true_lift": true_lift,
+                             "start_latency": (waha_latency, llm_latency)}
         self.reset()
 
     def reset(self):
@@ -191,6 +192,21 @@ class State:
                     order.status, order.cancellation_reason = status, reason
                     moved.append(order)
         return moved
+
+    def buy_again(self, rng) -> list:
+        """Customers come back (the demo, each tick): each who has bought before orders again with
+        the chance `repeat_rate`, plus `true_lift` once our WhatsApp message reached them, which is
+        the effect the seller's lift should find. Returns the new orders."""
+        new = []
+        with self.lock:
+            messaged = {m["chatId"].split("@")[0] for m in self.sent}
+            for shop in list(self.shops.values()):
+                buyers = {person["id"]: person for person in (order.customer for order in shop.orders)}
+                for person in buyers.values():
+                    chance = self.repeat_rate + (self.true_lift if data.international(person["phone"]) in messaged else 0)
+                    if rng.random() < chance:
+                        new.append(self._add_order(shop, now_ms(), "APPROVED_BY_BANK", person))
+        return new
 
     def _customer(self, shop, person):
         person["id"] = data.opaque_id("customer", shop.merchant_id, len(shop.customers))

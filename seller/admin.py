@@ -4,6 +4,7 @@ outbox pages that `kaspi_sync` and `messaging` own (fallback templates checked, 
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -14,11 +15,11 @@ from kaspi_sync.models import Order, Shop
 from messaging.admin import OutboundMessageAdmin
 from messaging.models import OutboundMessage, Trigger
 
-from . import golive, preview
+from . import golive, pipeline, preview, writer
 from .ops import story
 from .fallback import TEMPLATE_HELP, template_errors
 from .conversations import admin as conversations_admin  # noqa: F401  (the inbox, the knowledge base)
-from .models import MetricsPeriod
+from .models import MetricsPeriod, Variant
 
 
 @admin.register(MetricsPeriod)
@@ -139,6 +140,47 @@ class SellerOrderAdmin(OrderAdmin):
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
+@admin.action(description="Approve the selected messages in review: they are sent")
+def approve_reviewed(modeladmin, request, queryset):
+    approved = writer.approve(queryset.filter(status=OutboundMessage.Status.REVIEW).values_list("pk", flat=True),
+                              request.user.get_username())
+    transaction.on_commit(lambda: pipeline.start(approved, OutboundMessage.Status.GENERATED))
+    modeladmin.message_user(request, f"{len(approved)} message(s) approved; they go out with the next send turns.")
+
+
+@admin.action(description="Reject the selected messages in review: they are never sent")
+def reject_reviewed(modeladmin, request, queryset):
+    count = writer.reject(queryset.filter(status=OutboundMessage.Status.REVIEW).values_list("pk", flat=True),
+                          request.user.get_username())
+    modeladmin.message_user(request, f"{count} message(s) rejected.")
+
+
 @admin.register(OutboundMessage)
 class OutboundMessageWithPreviewAdmin(OutboundMessageAdmin):
-    actions = [*(OutboundMessageAdmin.actions or []), preview_outbox_messages]
+    actions = [*(OutboundMessageAdmin.actions or []), preview_outbox_messages, approve_reviewed, reject_reviewed]
+    list_display = [*OutboundMessageAdmin.list_display, "variant"]
+    list_filter = [*OutboundMessageAdmin.list_filter, "variant"]
+
+
+class VariantForm(forms.ModelForm):
+    class Meta:
+        model = Variant
+        fields = "__all__"
+        help_texts = {"fallback_template": "Empty: the shop's template for the trigger. " + TEMPLATE_HELP}
+
+    def clean(self):
+        cleaned = super().clean()
+        template = (cleaned.get("fallback_template") or "").strip()
+        if template and cleaned.get("trigger") and (errors := template_errors(template, cleaned["trigger"])):
+            self.add_error("fallback_template", forms.ValidationError(errors))
+        return cleaned
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    """Variants of a trigger, split by weight; their figures, with intervals, are on the metrics."""
+
+    form = VariantForm
+    list_display = ["name", "shop", "trigger", "weight", "is_active", "suggest_product"]
+    list_filter = ["shop", "trigger", "is_active"]
+    list_select_related = ["shop"]

@@ -70,8 +70,13 @@ def render(template: str, data: dict) -> str:
         "shop": data["shop_name"],
         "order_code": data.get("order_code", ""),
         "delivery": data.get("delivery", ""),
-        "review_link": data.get("review_link") or "https://kaspi.kz/shop/",
+        "review_link": data.get("review_link", ""),
     }
+    if "{review_link}" in template and not values["review_link"]:
+        # no item has a Kaspi product: no link to promise, say it without one
+        spec = triggers.spec(data["trigger"])
+        if spec.fallback_without_link:
+            template = spec.fallback_without_link[language if language in ("ru", "kk") else "ru"]
     if not values["first_name"]:
         # "Здравствуйте, {first_name}!" becomes "Здравствуйте!", never "Здравствуйте, !".
         template = re.sub(r"[,\s]*\{first_name\}[,\s]*(?=[!.?]|$)", "", template)

@@ -5,7 +5,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as DeadlinePassed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import openai
 from django.conf import settings
@@ -13,7 +13,7 @@ from django.db import connection
 
 from messaging.models import Trigger
 
-from . import fallback, guardrails, prompts
+from . import fallback, guardrails, prompts, variants
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,10 @@ class Written:
     completion_tokens: int | None = None
     generation_ms: int | None = None
     rejected_reply: str = ""  # what the model said, when it was not sent (shown in the preview)
+    first_reply: str = ""  # the first reply, when it broke a check and a repair was asked for
+    repair_reason: str = ""  # what it broke, e.g. "number:14,too_long:612"
+    second_reply: str = ""  # the reply to the repair request
+    variant: str = ""  # the trigger's variant it was written with (`seller.variants`)
 
 
 def client() -> openai.OpenAI:
@@ -54,21 +58,34 @@ def release_database_connection():
 CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="openai")
 
 
-def ask_model(data: dict, voice: str):
+def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float | None = None, goal: str = ""):
+    """The model's reply; `repair` adds the rejected reply and what to fix; `goal` a variant's own;
+    waits at most `deadline` seconds (GENERATION_DEADLINE_SECONDS by default)."""
     call = CALLS.submit(client().chat.completions.create, model=settings.OPENAI_MODEL,
-                        messages=prompts.chat_messages(data, voice), temperature=0.7, max_tokens=300)
+                        messages=prompts.chat_messages(data, voice, goal) + list(repair), temperature=0.7,
+                        max_tokens=300)
     try:
-        return call.result(timeout=settings.GENERATION_DEADLINE_SECONDS)
+        return call.result(timeout=settings.GENERATION_DEADLINE_SECONDS if deadline is None else deadline)
     except DeadlinePassed:
         call.cancel()
         raise openai.APITimeoutError(request=None) from None
 
 
 def write(message) -> Written:
-    """The text for an outbox row (saved or not: the preview uses an unsaved one)."""
+    """The text for an outbox row (saved or not: the preview uses an unsaved one), in the
+    customer's variant of the trigger when the shop runs variants."""
+    variant = variants.choose(message.shop, message.trigger, message.phone)
     data = prompts.order_data(message)
-    fallback_text = fallback.render(fallback.template_for(message.shop, message.trigger), data)
+    if variant and not variant.suggest_product:
+        data["recommendations"] = []
+    template = variants.fallback_template(variant, message.trigger) or fallback.template_for(message.shop, message.trigger)
+    fallback_text = fallback.render(template, data)
+    voice, goal = (variant.voice.strip() if variant else "") or message.shop.voice, variant.goal.strip() if variant else ""
+    written = write_with(message, data, fallback_text, voice, goal)
+    return replace(written, variant=variant.name) if variant else written
 
+
+def write_with(message, data: dict, fallback_text: str, voice: str, goal: str) -> Written:
     def use_fallback(reason: str, **measured) -> Written:
         return Written(fallback_text, "fallback", reason[:200], **measured)
 
@@ -76,30 +93,64 @@ def write(message) -> Written:
         return use_fallback("no_api_key")
     release_database_connection()
     started = time.monotonic()
+    measured = {"generation_ms": None, "prompt_tokens": None, "completion_tokens": None}
     try:
-        reply = ask_model(data, message.shop.voice)
-    except openai.APITimeoutError:
-        log.warning("outbox %s: the model timed out, fallback used", message.pk)
-        return use_fallback("timeout", generation_ms=elapsed_ms(started))
+        text, failure = reply_text(ask_model(data, voice, goal=goal), data, measured)
     except openai.OpenAIError as exc:
-        status = getattr(exc, "status_code", None)
-        log.warning("outbox %s: generation failed (%s %s), fallback used", message.pk, type(exc).__name__, status or "")
-        reason = f"error:{type(exc).__name__}" + (f":{status}" if status else "")
-        return use_fallback(reason, generation_ms=elapsed_ms(started))
-    measured = {"generation_ms": elapsed_ms(started)}
+        return use_fallback(error_reason(message, exc), generation_ms=elapsed_ms(started))
+    measured["generation_ms"] = elapsed_ms(started)
+    if failure:
+        return use_fallback(failure, **measured)
+    found = guardrails.findings(text, data, voice)
+    if not found:
+        return Written(text, "ai", **measured)
+    # One repair: the model hears exactly what was wrong, within what is left of the deadline.
+    reason = ",".join(dict.fromkeys(f"{f.check}:{f.detail}"[:60].rstrip(":") for f in found))[:300]
+    repair = {"first_reply": text, "repair_reason": reason}
+    log.info("outbox %s: the reply broke guardrails %s, a repair is asked for", message.pk, guardrails.problems(text, data, voice))
+    left = max(settings.GENERATION_DEADLINE_SECONDS - (time.monotonic() - started), 0.1)
+    try:
+        asked = prompts.repair_messages(text, found, data["language"])
+        second, failure = reply_text(ask_model(data, voice, asked, deadline=left, goal=goal), data, measured)
+    except openai.OpenAIError:
+        measured["generation_ms"] = elapsed_ms(started)
+        return Written(fallback_text, "fallback", "guardrail:" + ",".join(guardrails.problems(text, data, voice)),
+                       rejected_reply=text, **measured, **repair)
+    measured["generation_ms"] = elapsed_ms(started)
+    repair["second_reply"] = second
+    still = guardrails.problems(second, data, voice) if not failure else [failure]
+    if not still:
+        return Written(second, "ai", **measured, **repair)
+    log.info("outbox %s: the repaired reply broke guardrails %s, fallback used", message.pk, still)
+    return Written(fallback_text, "fallback", "guardrail:" + ",".join(still), rejected_reply=second, **measured, **repair)
+
+
+def reply_text(reply, data: dict, measured: dict) -> tuple[str, str]:
+    """The reply's tidied text and, when it cannot be used at all, why ("refusal", "truncated")."""
     if reply.usage:
-        measured.update(prompt_tokens=reply.usage.prompt_tokens, completion_tokens=reply.usage.completion_tokens)
+        for field in ("prompt_tokens", "completion_tokens"):
+            measured[field] = (measured[field] or 0) + getattr(reply.usage, field)
     choice = reply.choices[0] if reply.choices else None
     if choice is None or getattr(choice.message, "refusal", None) or choice.finish_reason == "content_filter":
-        return use_fallback("refusal", **measured)
+        return "", "refusal"
     if choice.finish_reason == "length":
-        return use_fallback("truncated", **measured)
-    text = tidy(choice.message.content or "", data)
-    found = guardrails.problems(text, data)
-    if found:
-        log.info("outbox %s: the reply broke guardrails %s, fallback used", message.pk, found)
-        return Written(fallback_text, "fallback", "guardrail:" + ",".join(found), rejected_reply=text, **measured)
-    return Written(text, "ai", **measured)
+        return "", "truncated"
+    return tidy(choice.message.content or "", data), ""
+
+
+def error_reason(message, exc: openai.OpenAIError) -> str:
+    if isinstance(exc, openai.APITimeoutError):
+        log.warning("outbox %s: the model timed out, fallback used", message.pk)
+        return "timeout"
+    status = getattr(exc, "status_code", None)
+    log.warning("outbox %s: generation failed (%s %s), fallback used", message.pk, type(exc).__name__, status or "")
+    return f"error:{type(exc).__name__}" + (f":{status}" if status else "")
+
+
+def checked(reply: str, data: dict, voice: str = "") -> tuple[str, list[str]]:
+    """A reply as the generation step sees it: tidied, and the checks it breaks (bench/voice.py)."""
+    text = tidy(reply, data)
+    return text, guardrails.problems(text, data, voice)
 
 
 def tidy(text: str, data: dict) -> str:
@@ -116,3 +167,4 @@ def tidy(text: str, data: dict) -> str:
 
 def elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+

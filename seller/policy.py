@@ -14,6 +14,7 @@ from messaging.limits import Outcome
 from messaging.models import OptOut, OutboundMessage
 from messaging.phones import normalize_phone
 
+from . import holdout
 from .models import Handoff
 from .triggers import spec
 
@@ -58,6 +59,8 @@ def decide(message: OutboundMessage, now: datetime | None = None, at_send: bool 
     quiet_end = quiet_hours.window_end(shop.setting("quiet_hours"), shop.tz_name, now)
     if quiet_end:
         return defer(message, quiet_end, "quiet_hours", at_send)
+    if holdout.held_out(shop, phone):  # last, when it would go: held-out and messaged customers compare
+        return Decision("block", "holdout")
     return ALLOW
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from messaging.models import OutboundMessage
 
-from . import eligibility, pipeline, reconciler, sending
+from . import attribution, eligibility, pipeline, reconciler, sending
 from .conversations import delivery, replies
 
 Status = OutboundMessage.Status
@@ -78,3 +78,9 @@ def send_answer(self, answer_id: int):
         delivery.send_answer(answer_id)
     except sending.SendLater as exc:
         raise self.retry(countdown=exc.seconds, exc=exc)
+
+
+@shared_task(name="seller.attribute_orders")
+def attribute_orders():
+    """Every two minutes (beat): new orders credited to the message before them."""
+    return attribution.attribute_orders()

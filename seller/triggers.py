@@ -16,8 +16,14 @@ class TriggerSpec:
     goal: str  # what the model is asked to do
     fallback: dict  # built-in template per language
     review_link: bool = False  # the message carries the Kaspi review link of the item bought
+    goal_without_link: str = ""  # the goal when no review link can be built (no item has a Kaspi product)
+    fallback_without_link: dict | None = None
     delivery: bool = False  # the data says what happens next (pickup or courier, planned date)
     cancelled_by: tuple = (Order.State.CANCELLED, Order.State.RETURNED)
+
+    def goal_for(self, data: dict) -> str:
+        """The goal, never promising a review link the data does not hold."""
+        return self.goal_without_link if self.review_link and not data.get("review_link") else self.goal
 
     def event_time(self, message) -> datetime:
         """When the event that fires this trigger happened."""
@@ -52,6 +58,15 @@ TRIGGERS = {
             "Kaspi-де пікір қалдырсаңыз, қуанамыз: {review_link}",
         },
         review_link=True,
+        goal_without_link="Ask the customer by first name (`customer_first_name`; if empty, greet without a name) "
+        "how they like what they bought (`items`), and invite them to rate it in the Kaspi app (no link is given: "
+        "write none). You may suggest one product from `recommendations` that goes with it, with its url.",
+        fallback_without_link={
+            "ru": "Здравствуйте, {first_name}! Надеемся, покупка вам понравилась: {items}. "
+            "Будем благодарны за оценку в приложении Kaspi.",
+            "kk": "Сәлеметсіз бе, {first_name}! Сатып алған тауарыңыз ұнады деп үміттенеміз: {items}. "
+            "Kaspi қосымшасында баға қалдырсаңыз, қуанамыз.",
+        },
     ),
 }
 

@@ -20,6 +20,8 @@ os.environ.setdefault("OPENAI_TIMEOUT", "2")
 os.environ.setdefault("OPENAI_MAX_RETRIES", "1")
 os.environ.setdefault("SELLER_QUIET_HOURS", "")
 os.environ.setdefault("SELLER_DELIVERED_DELAY_HOURS", "0")
+# No holdout unless a test asks for one: a held-out customer gets nothing, which other tests do not expect.
+os.environ.setdefault("SELLER_HOLDOUT_PERCENT", "0")
 os.environ.setdefault("KASPI_READ_TIMEOUT", "10")
 
 from config.settings import *  # noqa: E402,F403

@@ -40,6 +40,11 @@ class TokensSerializer(serializers.Serializer):
     cost_usd = serializers.FloatField(help_text="At OPENAI_INPUT_PRICE_PER_1M / OPENAI_OUTPUT_PRICE_PER_1M")
 
 
+class RepairsSerializer(serializers.Serializer):
+    asked = serializers.IntegerField(help_text="Replies that broke a check, so the model was asked once more")
+    repaired = serializers.IntegerField(help_text="Of those, sent as the model rewrote them")
+
+
 class FiguresSerializer(serializers.Serializer):
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
@@ -55,22 +60,60 @@ class FiguresSerializer(serializers.Serializer):
     generated = serializers.IntegerField()
     fallback = serializers.IntegerField(help_text="Messages written from the fallback template")
     fallback_share = serializers.FloatField(allow_null=True)
+    repairs = RepairsSerializer()
     success_rate = serializers.FloatField(allow_null=True, help_text="sent / (sent + failed + unknown)")
     generation_latency_ms = LatencySerializer()
     tokens = TokensSerializer()
 
 
-class ShopFiguresSerializer(FiguresSerializer):
+class AttributionSerializer(serializers.Serializer):
+    window_days = serializers.FloatField(help_text="SELLER_ATTRIBUTION_DAYS")
+    orders = serializers.IntegerField(help_text="Orders placed within the window after a delivered message")
+    revenue = serializers.FloatField(help_text="Their total, in tenge (cancelled and returned orders excluded)")
+
+
+class CustomersSerializer(serializers.Serializer):
+    customers = serializers.IntegerField()
+    repeat_rate = serializers.FloatField(allow_null=True, help_text="Share who bought again within the window")
+    revenue_per_customer = serializers.FloatField(allow_null=True, help_text="Their orders in the window / customers")
+
+
+class LiftSerializer(serializers.Serializer):
+    absolute = serializers.FloatField(allow_null=True, help_text="Repeat rate messaged - held out")
+    relative = serializers.FloatField(allow_null=True, help_text="absolute / the held-out repeat rate")
+    ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2,
+                                 help_text="[low, high] of `absolute` (Newcombe's hybrid score interval)")
+    enough_data = serializers.BooleanField(help_text="False: not enough data yet (the interval is too wide)")
+
+
+class SalesSerializer(serializers.Serializer):
+    attribution = AttributionSerializer()
+    messaged = CustomersSerializer()
+    holdout = CustomersSerializer()
+    lift = LiftSerializer()
+
+
+class VariantFiguresSerializer(SalesSerializer):
+    trigger = serializers.CharField()
+    variant = serializers.CharField()
+    sent = serializers.IntegerField()
+    replied = serializers.IntegerField()
+    reply_rate = serializers.FloatField(allow_null=True)
+    reply_rate_ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+
+
+class ShopFiguresSerializer(FiguresSerializer, SalesSerializer):
     shop_id = serializers.IntegerField()
     shop_name = serializers.CharField()
 
 
-class TriggerFiguresSerializer(FiguresSerializer):
+class TriggerFiguresSerializer(FiguresSerializer, SalesSerializer):
     trigger = serializers.CharField()
 
 
 class DayFiguresSerializer(FiguresSerializer):
     date = serializers.DateField()
+    attribution = AttributionSerializer()
 
 
 class DurationSerializer(serializers.Serializer):
@@ -91,7 +134,7 @@ class ConversationsSerializer(serializers.Serializer):
     handoff_close_seconds = DurationSerializer(help_text="From a handoff's opening to its close")
 
 
-class MetricsSerializer(FiguresSerializer):
+class MetricsSerializer(FiguresSerializer, SalesSerializer):
     conversations = ConversationsSerializer()
     since = serializers.DateTimeField(allow_null=True, help_text="Start of the counting period; null: never reset")
     start = serializers.DateTimeField(allow_null=True, source="from", help_text="Start of what is counted here")
@@ -99,6 +142,7 @@ class MetricsSerializer(FiguresSerializer):
     shop = serializers.IntegerField(allow_null=True)
     by_shop = ShopFiguresSerializer(many=True)
     by_trigger = TriggerFiguresSerializer(many=True)
+    by_variant = VariantFiguresSerializer(many=True, help_text="Only triggers that run named variants")
     by_day = DayFiguresSerializer(many=True, help_text="Days in SELLER_TIMEZONE")
 
 

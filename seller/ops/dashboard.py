@@ -20,6 +20,14 @@ class DashboardFilter(forms.Form):
     days = forms.TypedChoiceField(choices=PERIODS, coerce=int, empty_value=None, required=False, label="period")
 
 
+def lift_points(lift: dict) -> dict:
+    """The lift in percentage points, as merchants read it."""
+    if lift["absolute"] is None:
+        return {}
+    low, high = lift["ci95"]
+    return {"absolute": lift["absolute"] * 100, "low": low * 100, "high": high * 100}
+
+
 def dashboard(request):
     if request.method == "POST" and "reset" in request.POST:
         since = metrics.reset()
@@ -36,5 +44,9 @@ def dashboard(request):
         "form": form,
         "data": data,
         "blocked_reasons": sorted(data["blocked"].items(), key=lambda item: -item[1]),
+        "lift_points": lift_points(data["lift"]),
+        "lift_rows": [{"name": "all", **data}]
+        + [{"name": row["trigger"], **row} for row in data["by_trigger"]]
+        + [{"name": f'{row["trigger"]} / {row["variant"]}', **row} for row in data["by_variant"]],
     }
     return TemplateResponse(request, "admin/seller/dashboard.html", context)

@@ -7,11 +7,13 @@ from the rows (`generated_at`, `source`, latency, tokens), replies from `replied
 Block and failure reasons are read from the data, so a new reason shows up by itself.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Avg, Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -20,6 +22,8 @@ from kaspi_sync.models import Shop
 from messaging.models import MessageEvent, OutboundMessage
 
 from seller.models import Answer, HandledReply, Handoff, MetricsPeriod
+
+from . import sales
 
 Status = OutboundMessage.Status
 
@@ -118,6 +122,8 @@ def collect(win: Window, by: str | None) -> dict:
         rows, group_key(by, False, "generated_at"),
         generated=Count("pk"),
         fallback=Count("pk", filter=Q(source=OutboundMessage.Source.FALLBACK)),
+        repair_asked=Count("pk", filter=~Q(repair_reason="")),
+        repaired=Count("pk", filter=~Q(repair_reason="") & Q(source=OutboundMessage.Source.AI)),
         latency_avg_ms=Avg("generation_ms"),
         latency_max_ms=Max("generation_ms"),
         prompt_tokens=Sum("prompt_tokens"),
@@ -150,6 +156,8 @@ def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> d
         "generated": generated,
         "fallback": fallback,
         "fallback_share": ratio(fallback, generated),
+        # one repair before the fallback: asked for, and sent as repaired
+        "repairs": {"asked": generation.get("repair_asked") or 0, "repaired": generation.get("repaired") or 0},
         "success_rate": ratio(counts["sent"], attempted),
         "generation_latency_ms": {
             "avg": round(latency_avg) if latency_avg is not None else None,
@@ -184,21 +192,43 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+@contextmanager
+def for_aggregates():
+    """PostgreSQL settings for these few large aggregates, for this transaction only: no JIT (it
+    compiles each query anew, which cost more than it saved: bench/metrics.py) and the memory to
+    group a year of customers without spilling to disk."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+        yield
+
+
 def summary(win: Window) -> dict:
     """Everything `GET /ai-seller/metrics` and the dashboard show."""
+    with for_aggregates():
+        return count_all(win)
+
+
+def count_all(win: Window) -> dict:
     total = collect(win, None)[None]
     total["generation_latency_ms"]["p95"] = p95_latency(win)
 
     by_shop = collect(win, "shop")
-    names = dict(Shop.objects.filter(pk__in=[pk for pk in by_shop if pk]).values_list("pk", "name"))
+    sold = sales.report(win)
+    names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
+                 .values_list("pk", "name"))
     by_trigger = collect(win, "trigger")
     by_day = collect(win, "day")
     zero = figures({}, {}, {}, {})
-    if by_day or win.start:
-        first = win.start.astimezone(local_zone()).date() if win.start else min(by_day)
+    if by_day or sold["by_day"] or win.start:
+        first = win.start.astimezone(local_zone()).date() if win.start else min(set(by_day) | set(sold["by_day"]))
         last = win.end.astimezone(local_zone()).date()
         by_day = {day: by_day.get(day, zero) for day in days_between(first, last)}
 
+    no_sales = sales.effect(sales.EMPTY, sales.EMPTY) | {"attribution": sales.attribution_figures(None)}
+    no_day = sales.attribution_figures(None)
     return {
         "since": win.since,
         "from": win.start,
@@ -206,9 +236,13 @@ def summary(win: Window) -> dict:
         "shop": win.shop_id,
         **total,
         "conversations": conversations(win),
-        "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop[pk]} for pk in sorted(by_shop)],
-        "by_trigger": [{"trigger": trigger, **by_trigger[trigger]} for trigger in sorted(by_trigger)],
-        "by_day": [{"date": day, **by_day[day]} for day in sorted(by_day)],
+        **sold["total"],
+        "by_shop": [{"shop_id": pk, "shop_name": names.get(pk, ""), **by_shop.get(pk, zero),
+                     **sold["by_shop"].get(pk, no_sales)} for pk in sorted(set(by_shop) | set(sold["by_shop"]))],
+        "by_trigger": [{"trigger": trigger, **by_trigger.get(trigger, zero), **sold["by_trigger"].get(trigger, no_sales)}
+                       for trigger in sorted(set(by_trigger) | set(sold["by_trigger"]))],
+        "by_variant": sold["by_variant"],
+        "by_day": [{"date": day, **by_day[day], "attribution": sold["by_day"].get(day, no_day)} for day in sorted(by_day)],
     }
 
 

@@ -9,6 +9,7 @@ import redis as redis_lib
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -20,7 +21,7 @@ from messaging.models import MessageEvent, OutboundMessage
 
 from seller.models import Answer, HandledReply, Handoff
 
-from . import health, instrumentation, metrics
+from . import health, instrumentation, metrics, sales
 
 PRIORITY_SEPARATOR = "\x06\x16"  # kombu's Redis transport keeps priorities 1-9 in "<queue>\x06\x16<n>"
 
@@ -60,11 +61,39 @@ class PipelineCollector:
         for source, n in written.values_list("source").annotate(n=Count("pk")):
             generated.add_metric([source], n)
         yield generated
+        repairs = CounterMetricFamily("aiseller_llm_repairs", "Replies that broke a check and were asked once more, "
+                                      "by what came of it (ai: sent as rewritten, fallback)", labels=["source"])
+        for source, n in written.exclude(repair_reason="").values_list("source").annotate(n=Count("pk")):
+            repairs.add_metric([source], n)
+        yield repairs
         tokens = written.aggregate(prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"))
         used = CounterMetricFamily("aiseller_llm_tokens", "Tokens used by generation", labels=["kind"])
         for kind, n in tokens.items():
             used.add_metric([kind], n or 0)
         yield used
+        yield from sales_metrics()
+
+
+def sales_metrics():
+    """Does it sell, over all history: attributed orders and revenue, and the two groups."""
+    everything = metrics.Window(since=None, start=None, end=timezone.now())
+    orders = GaugeMetricFamily("aiseller_attributed_orders", "Orders credited to a message (not cancelled or returned)",
+                               labels=["shop", "trigger"])
+    revenue = GaugeMetricFamily("aiseller_attributed_revenue_tenge", "What the credited orders brought",
+                                labels=["shop", "trigger"])
+    for (shop, trigger), (n, total) in sales.attributed(everything, ("shop", "trigger")).items():
+        orders.add_metric([str(shop), trigger], n)
+        revenue.add_metric([str(shop), trigger], total)
+    yield orders
+    yield revenue
+    customers = GaugeMetricFamily("aiseller_lift_customers", "Customers messaged or held out (first reached), and "
+                                  "whether they bought again within SELLER_ATTRIBUTION_DAYS",
+                                  labels=["shop", "group", "bought_again"])
+    for group in sales.ARMS:
+        for (shop,), found in sorted(sales.groups(group, everything, (), ("shop_id",)).items()):
+            customers.add_metric([str(shop), group, "yes"], found.buyers)
+            customers.add_metric([str(shop), group, "no"], found.customers - found.buyers)
+    yield customers
 
 
 class QueueCollector:

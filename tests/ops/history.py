@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from kaspi_sync.models import Order, Shop
 from messaging.models import MessageEvent, OutboundMessage
+from seller.attribution import attribute_orders
 
-BLOCK_REASONS = ["opt_out", "cap", "cap", "invalid_phone", "no_whatsapp", "expired"]
+BLOCK_REASONS = ["opt_out", "cap", "cap", "invalid_phone", "no_whatsapp", "expired", "holdout", "holdout"]
 
 
 def seed(days: int = 14, seed: int = 7) -> list[Shop]:
@@ -24,7 +25,7 @@ def seed(days: int = 14, seed: int = 7) -> list[Shop]:
                 n += 1
                 at = now - timedelta(days=day, hours=rng.uniform(0, 6))
                 order = Order.objects.create(shop=shop, kaspi_id=f"D{n}", code=f"8{n:08d}", state="new",
-                                             created_at_kaspi=at, customer_phone="+77011234567")
+                                             created_at_kaspi=at, customer_phone=f"+7701{n:07d}")
                 trigger = rng.choice(["POST_PURCHASE", "POST_PURCHASE", "ORDER_DELIVERED"])
                 row = OutboundMessage.objects.create(shop=shop, order=order, trigger=trigger, phone=order.customer_phone,
                                                      created_at=at)
@@ -48,12 +49,22 @@ def seed(days: int = 14, seed: int = 7) -> list[Shop]:
                         moves.append(("failed", at + timedelta(seconds=41)))
                     else:
                         moves.append(("sent", at + timedelta(seconds=41)))
+                        fields["sent_at"] = at + timedelta(seconds=41)
                         if rng.random() < 0.9:
                             moves.append(("delivered", at + timedelta(minutes=2)))
+                            fields["delivered_at"] = at + timedelta(minutes=2)
                             if rng.random() < 0.7:
                                 moves.append(("read", at + timedelta(minutes=rng.randint(5, 300))))
                         if rng.random() < 0.12:
                             fields["replied_at"] = at + timedelta(hours=1)
                 MessageEvent.objects.bulk_create([MessageEvent(message=row, status=s, at=t) for s, t in moves])
+                if fields.get("reason") == "holdout":
+                    fields["updated_at"] = at
                 OutboundMessage.objects.filter(pk=row.pk).update(status=moves[-1][0], **fields)
+                # Some customers buy again within days, the messaged ones more often.
+                if rng.random() < (0.35 if "sent_at" in fields else 0.15) and day > 1:
+                    Order.objects.create(shop=shop, kaspi_id=f"R{n}", code=f"9{n:08d}", state="delivered",
+                                         created_at_kaspi=at + timedelta(days=rng.uniform(0.5, min(day, 6))),
+                                         total_price=rng.randint(3, 40) * 1000, customer_phone=order.customer_phone)
+    attribute_orders(now)
     return shops

@@ -16,7 +16,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
-CHARTS = ["chart-outcomes", "chart-blocked", "chart-generation", "chart-shops"]
+CHARTS = ["chart-outcomes", "chart-blocked", "chart-generation", "chart-shops", "chart-lift", "chart-attributed"]
 
 # Each chart's painted pixels: a blank canvas has none.
 PAINTED = """id => {
@@ -67,6 +67,8 @@ def test_an_operator_sees_the_charts_filters_by_shop_and_resets(live_server, chr
             return [4, 5].map(n => chart.getDatasetMeta(n).data.map(p => Math.round(chart.scales.y.getValueForPixel(p.y)))); }""")
         blocked_labels = page.evaluate("Chart.getChart('chart-blocked').data.labels")
         sent_card = page.inner_text("#figures .figure:first-child b")
+        attributed_per_day = page.evaluate("Chart.getChart('chart-attributed').data.datasets[0].data")
+        lift_card = page.inner_text("#lift b")
 
         page.select_option("#id_shop", label="Kitchen KZ")
         page.click("input[value=Show]")
@@ -84,6 +86,9 @@ def test_an_operator_sees_the_charts_filters_by_shop_and_resets(live_server, chr
     assert lines_drawn == [[day["delivered"] for day in expected["by_day"]], [day["read"] for day in expected["by_day"]]]
     assert sorted(blocked_labels) == sorted(expected["blocked"])
     assert sent_card == str(expected["sent"])
+    assert attributed_per_day == [day["attribution"]["revenue"] for day in expected["by_day"]]
+    assert sum(attributed_per_day) == expected["attribution"]["revenue"] > 0
+    assert expected["holdout"]["customers"] > 0 and lift_card == "not enough data yet"  # a few dozen customers
     assert shops_after_filter == ["Kitchen KZ"]
     assert "nothing was deleted" in notice
     assert sent_since_reset == "0"

@@ -55,3 +55,21 @@ def test_it_shows_the_tasks_waiting_in_each_queue(api):
 
     assert metrics[("aiseller_celery_queue_length", frozenset({("queue", "sync")}))] == 2
     assert metrics[("aiseller_celery_queue_length", frozenset({("queue", "send")}))] == 0
+
+
+@pytest.mark.django_db
+def test_it_counts_the_repairs_by_what_came_of_them(api):
+    from django.utils import timezone
+
+    from kaspi_sync.models import Order, Shop
+
+    shop = Shop.objects.create(name="Repairs", kaspi_token="t-repairs")
+    for n, (source, reason) in enumerate([("ai", "number:3"), ("fallback", "price:₸"), ("ai", ""), ("ai", "link:x.kz")]):
+        order = Order.objects.create(shop=shop, kaspi_id=f"r{n}", code=str(n), created_at_kaspi=timezone.now())
+        OutboundMessage.objects.create(shop=shop, order=order, trigger="POST_PURCHASE", source=source,
+                                       repair_reason=reason, generated_at=timezone.now())
+
+    metrics = scrape(api)
+
+    assert metrics[("aiseller_llm_repairs_total", frozenset({("source", "ai")}))] == 2
+    assert metrics[("aiseller_llm_repairs_total", frozenset({("source", "fallback")}))] == 1

@@ -33,7 +33,8 @@ def test_a_russian_thanks_names_the_customer_the_item_and_the_pickup_date(sandbo
     assert (row.source, row.fallback_reason) == ("ai", "")
     assert "Айгерим" in row.text and "JBL Tune 520BT черный" in row.text
     date = order.planned_delivery_date.astimezone(ZoneInfo("Asia/Almaty"))
-    delivery = f"Заказ можно будет забрать в пункте выдачи Kaspi, планируемая дата: {date:%d.%m.%Y}"
+    # DELIVERY_PICKUP with isKaspiDelivery false: the merchant's own point, not Kaspi's
+    delivery = f"Заказ можно будет забрать в пункте самовывоза магазина, планируемая дата: {date:%d.%m.%Y}"
     assert prompt_data(sandbox)["delivery"] == delivery + "."
     assert delivery in row.text
     assert not is_kazakh(row.text) and "pickup" not in row.text
@@ -57,7 +58,8 @@ def test_a_kazakh_shop_gets_kazakh_with_a_kazakh_delivery_sentence(sandbox, shop
 
     assert row.source == "ai", row.fallback_reason
     assert is_kazakh(row.text) and "Ерлан" in row.text
-    assert prompt_data(sandbox)["delivery"].startswith("Тапсырыс мекенжайыңызға жеткізіледі, жоспарланған күні: ")
+    courier = "Тапсырысты Kaspi Жеткізу курьері" if order.is_kaspi_delivery else "Тапсырысты дүкен курьері"
+    assert prompt_data(sandbox)["delivery"].startswith(courier + " мекенжайыңызға жеткізеді, жоспарланған күні: ")
     assert "Kazakh" in sandbox.get("openai/requests")[-1]["messages"][0]["content"]
 
 
@@ -68,7 +70,7 @@ def test_without_a_planned_date_the_delivery_sentence_has_none(sandbox, place_or
 
     row = write(row_for(order))
 
-    assert prompt_data(sandbox)["delivery"] == "Заказ доставят по вашему адресу."
+    assert prompt_data(sandbox)["delivery"] == "Заказ привезёт курьер Kaspi Доставки по вашему адресу."
     assert "дата" not in row.text
 
 
@@ -94,7 +96,8 @@ def test_it_may_suggest_a_related_product_with_its_kaspi_link(sandbox, place_ord
 
     power_bank = Product.objects.get(name="Baseus Bipow 10000 мАч белый")
     url = f"https://kaspi.kz/shop/p/-{power_bank.code}/"
-    assert prompt_data(sandbox)["recommendations"][0] == {"name": power_bank.name, "url": url}
+    assert prompt_data(sandbox)["recommendations"][0] == {"name": power_bank.name, "category": power_bank.category_title,
+                                                          "url": url}
     assert row.source == "ai" and url in row.text
 
 
@@ -212,7 +215,7 @@ def test_without_an_api_key_the_fallback_is_used_and_the_model_never_asked(sandb
     assert (row.source, row.fallback_reason) == ("fallback", "no_api_key")
     assert row.text == (
         "Здравствуйте, Талгат! Спасибо за заказ в магазине Tech Store Almaty: JBL Tune 520BT черный. "
-        f"Заказ можно будет забрать в пункте выдачи Kaspi, планируемая дата: {date:%d.%m.%Y}. "
+        f"Заказ можно будет забрать в пункте самовывоза магазина, планируемая дата: {date:%d.%m.%Y}. "
         "Если появятся вопросы, просто ответьте на это сообщение.")
     assert sandbox.get("openai/requests") == []
     assert row.prompt_tokens is None and row.generation_ms is None

@@ -9,8 +9,8 @@ from seller.guardrails import problems
 REVIEW = "https://kaspi.kz/shop/review/productreview?orderCode=496149022&productCode=109713498&rating=5"
 DATA = {
     "trigger": "POST_PURCHASE", "language": "ru", "shop_name": "Tech Store Almaty", "customer_first_name": "Айгерим",
-    "order_code": "496149022", "items": [{"name": "JBL Tune 520BT черный", "quantity": 2}],
-    "recommendations": [{"name": "Baseus Bipow 10000 мАч белый", "url": "https://kaspi.kz/shop/p/-108123711/"}],
+    "order_code": "496149022", "items": [{"name": "JBL Tune 520BT черный", "quantity": 2, "category": "Наушники"}],
+    "recommendations": [{"name": "Baseus Bipow 10000 мАч белый", "category": "Внешние аккумуляторы", "url": "https://kaspi.kz/shop/p/-108123711/"}],
     "delivery": "Заказ можно будет забрать в пункте выдачи Kaspi, планируемая дата: 27.11.2026.",
 }
 DELIVERED = dict({k: v for k, v in DATA.items() if k != "delivery"}, trigger="ORDER_DELIVERED", review_link=REVIEW)

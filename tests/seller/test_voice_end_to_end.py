@@ -34,6 +34,6 @@ def test_a_kazakh_shops_customer_hears_kazakh_from_thanks_to_review(sandbox, sho
     assert [m["text"] for m in sandbox.sent("77471234567@c.us")] == [thanks.text, review.text]
     assert thanks.source == review.source == "ai"
     assert all(is_kazakh(row.text) and "Томирис" in row.text for row in (thanks, review))
-    assert "Тапсырысты Kaspi беру пунктінен алуға болады, жоспарланған күні: " in thanks.text
+    assert "Тапсырысты дүкеннің өзі алып кету пунктінен алуға болады, жоспарланған күні: " in thanks.text
     assert f"https://kaspi.kz/shop/review/productreview?orderCode={order.code}&productCode=" in review.text
     assert all(row.prompt_tokens and row.completion_tokens and row.generation_ms is not None for row in (thanks, review))

@@ -50,6 +50,40 @@
                                   ms: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } } } },
   });
 
+  // Each group's lift as a floating bar from the interval's low to its high end, and the estimate.
+  const groups = [{ name: "all", ...data }].concat(
+    data.by_trigger.map((t) => ({ name: t.trigger, ...t })),
+    data.by_variant.map((v) => ({ name: v.trigger + " / " + v.variant, ...v }))
+  ).filter((g) => g.lift.ci95);
+  const points = (x) => Math.round(x * 1000) / 10;
+  new Chart(document.getElementById("chart-lift"), {
+    type: "bar",
+    data: {
+      labels: groups.length ? groups.map((g) => g.name + (g.lift.enough_data ? "" : " (not enough data yet)")) : ["no holdout yet"],
+      datasets: [
+        { label: "95 % interval", data: groups.map((g) => [points(g.lift.ci95[0]), points(g.lift.ci95[1])]),
+          backgroundColor: groups.map((g) => (g.lift.enough_data ? "#90caf9" : "#e0e0e0")), grouped: false, order: 1 },
+        { label: "lift", type: "line", showLine: false, data: groups.map((g) => points(g.lift.absolute)),
+          borderColor: "#0d47a1", backgroundColor: "#0d47a1", pointRadius: 6, order: 0 },
+      ],
+    },
+    options: { ...base, indexAxis: "x", scales: { y: { title: { display: true, text: "points" } } } },
+  });
+
+  new Chart(document.getElementById("chart-attributed"), {
+    type: "bar",
+    data: {
+      labels: days,
+      datasets: [
+        { label: "attributed revenue, ₸", data: data.by_day.map((d) => d.attribution.revenue), backgroundColor: "#2e7d32" },
+        { label: "attributed orders", type: "line", yAxisID: "orders", data: data.by_day.map((d) => d.attribution.orders),
+          borderColor: "#1565c0", backgroundColor: "#1565c0" },
+      ],
+    },
+    options: { ...base, scales: { y: { beginAtZero: true }, orders: { position: "right", beginAtZero: true,
+                                  ticks: { precision: 0 }, grid: { drawOnChartArea: false } } } },
+  });
+
   new Chart(document.getElementById("chart-shops"), {
     type: "bar",
     data: {

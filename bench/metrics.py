@@ -1,0 +1,216 @@
+"""Benchmark: `GET /ai-seller/metrics` over a year of a large shop (200,000 orders, 100,000 messages).
+
+    python bench/metrics.py            (or: make bench)
+
+Uses its own PostgreSQL database (BENCH_METRICS_DATABASE_URL, default .../aiseller_bench_metrics,
+dropped and created afresh; its name must contain "bench") and BENCH_REDIS_URL (default DB 15; only
+read by the app's settings here). Writes a year of history by COPY: orders of 40,000 customers, an
+outbox row for half of them with its status history (events), a 10 % holdout, two variants, and the
+orders credited to messages; then asks the endpoint BENCH_ROUNDS times (5) for all history, the
+last 30 days and one shop, and keeps the median, with PostgreSQL's plan of the heaviest queries,
+in bench/results/metrics.json.
+"""
+
+import json
+import os
+import platform
+import random
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from statistics import median
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get("BENCH_METRICS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench_metrics")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.update(DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
+                  DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Zq3mJ2l3oWcD6bq0y1o0e9V8rY3bHq2hYw5x9m8kQ2c=")
+
+ORDERS, MESSAGES, CUSTOMERS, DAYS = 200_000, 100_000, 40_000, 365
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+TARGET_SECONDS = 1.0
+RESULTS = ROOT / "bench" / "results" / "metrics.json"
+
+
+def create_database():
+    import psycopg
+
+    name = urlsplit(DATABASE_URL).path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
+    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(now):
+    """A year of one shop, written as the sync and the pipeline write it."""
+    from django.db import connection
+
+    from config.bulk import insert_rows
+    from kaspi_sync.models import Order, Shop
+    from messaging.models import MessageEvent, OutboundMessage
+    from seller.attribution import attribute_orders
+
+    rng = random.Random(16)
+    shop = Shop.objects.create(name="Large shop", kaspi_token="bench-metrics-token")
+    phones = [f"+7701{n:07d}" for n in range(CUSTOMERS)]
+    orders = []
+    for n in range(ORDERS):
+        created = now - timedelta(days=rng.uniform(0, DAYS))
+        state = rng.choices(["delivered", "cancelled", "returned", "accepted"], weights=[88, 7, 2, 3])[0]
+        orders.append((shop.pk, f"B{n}", str(300_000_000 + n), state, Decimal(rng.randrange(2_000, 90_000)),
+                       created, created + timedelta(days=2) if state == "delivered" else None,
+                       rng.choice(phones), "Айгерим", "", "", "", "", "", now, now))
+    names = ["shop_id", "kaspi_id", "code", "state", "total_price", "created_at_kaspi", "delivered_at",
+             "customer_phone", "customer_first_name", "customer_last_name", "kaspi_state", "kaspi_status",
+             "cancellation_reason", "delivery_mode", "first_seen_at", "updated_at"]
+    order_ids = insert_rows(Order, names, orders, return_ids=True)
+
+    rows, histories = [], []
+    for index in rng.sample(range(ORDERS), MESSAGES):
+        order = orders[index]
+        trigger = "ORDER_DELIVERED" if order[6] and rng.random() < 0.4 else "POST_PURCHASE"
+        at = (order[6] if trigger == "ORDER_DELIVERED" else order[5]) + timedelta(minutes=rng.uniform(1, 600))
+        roll = rng.random()
+        variant = rng.choice(["short", "warm"]) if trigger == "POST_PURCHASE" else ""
+        fields = dict(status="read", reason="", sent_at=at, delivered_at=at + timedelta(minutes=1), variant=variant,
+                      source="ai", generated_at=at, generation_ms=rng.randint(500, 3000), prompt_tokens=450,
+                      completion_tokens=90, replied_at=at + timedelta(hours=1) if rng.random() < 0.08 else None)
+        moves = ["pending", "approved", "generated", "sending", "sent", "delivered", "read"]
+        if roll < 0.10:
+            fields = dict(status="blocked", reason="holdout", variant="")
+            moves = ["pending", "blocked"]
+        elif roll < 0.15:
+            fields = dict(status="blocked", reason=rng.choice(["opt_out", "cap", "no_whatsapp"]), variant="")
+            moves = ["pending", "blocked"]
+        elif roll < 0.18:
+            fields.update(status="failed", reason="waha_http_400", sent_at=None, delivered_at=None, replied_at=None)
+            moves = ["pending", "approved", "generated", "sending", "failed"]
+        elif roll < 0.40:
+            fields.update(status="sent", delivered_at=None)
+            moves = moves[:5]
+        row = dict(shop_id=shop.pk, order_id=order_ids[index], trigger=trigger, phone=order[7], created_at=at,
+                   updated_at=at, not_before=None, reserved_at=None, text="", fallback_reason="", chat_id="",
+                   waha_message_id="", attempts=1, last_error="", generated_at=None, sent_at=None,
+                   delivered_at=None, read_at=None, replied_at=None, prompt_tokens=None, completion_tokens=None,
+                   generation_ms=None, source="", variant="")
+        row.update(fields)
+        rows.append(row)
+        histories.append([(status, at + timedelta(seconds=step)) for step, status in enumerate(moves)])
+    names = list(rows[0])
+    message_ids = insert_rows(OutboundMessage, names, [[row[name] for name in names] for row in rows], return_ids=True)
+    events = [(pk, status, "", at) for pk, history in zip(message_ids, histories) for status, at in history]
+    insert_rows(MessageEvent, ["message_id", "status", "note", "at"], events)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as autovacuum would after a load: without statistics the plans are blind
+    credited = attribute_orders(now, since=now - timedelta(days=DAYS + 1))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return shop, len(events), credited
+
+
+def timed(client, url):
+    seconds = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        response = client.get(url)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+    return median(seconds), response.json()
+
+
+def plans(now):
+    """PostgreSQL's plans of the heaviest queries: the lift's customers and the attribution."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from seller.ops import metrics, sales
+
+    everything = metrics.Window(since=None, start=None, end=now)
+    sql, params = sales.groups_query("messaged", everything, ("trigger", "variant"), ("trigger", "variant"))
+    with metrics.for_aggregates(), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + sql, params)
+        lift = "\n".join(row[0] for row in cursor.fetchall())
+        attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
+                      .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))
+    return {"lift_by_variant": lift, "attribution_by_trigger": attributed}
+
+
+def main():
+    reuse = os.environ.get("BENCH_REUSE") == "1"  # measure again on the data of the last run
+    if not reuse:
+        create_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    call_command("migrate", verbosity=0)
+    now = timezone.now()
+    started = time.perf_counter()
+    if reuse:
+        from kaspi_sync.models import Order, Shop
+        from messaging.models import MessageEvent
+
+        shop, events = Shop.objects.get(), MessageEvent.objects.count()
+        credited = Order.objects.filter(attributed_to__isnull=False).count()
+    else:
+        shop, events, credited = seed(now)
+    seeding = time.perf_counter() - started
+    settings.ALLOWED_HOSTS.append("testserver")  # the test client's host name
+    client = APIClient()
+    user = get_user_model().objects.filter(username="bench").first()
+    client.force_authenticate(user or get_user_model().objects.create_superuser("bench", "bench@example.kz", "bench"))
+    client.get("/ai-seller/metrics?days=1")  # the first request loads the app's code
+    cases = {"all history": "/ai-seller/metrics", "last 30 days": "/ai-seller/metrics?days=30",
+             "one shop, last 365 days": f"/ai-seller/metrics?shop={shop.pk}&days=365"}
+    timings, figures = {}, None
+    for name, url in cases.items():
+        seconds, answer = timed(client, url)
+        timings[name] = round(seconds, 3)
+        figures = figures or answer
+    from seller.ops import metrics, sales
+
+    everything = metrics.Window(since=None, start=None, end=timezone.now())
+    parts = {}
+    for name, part in (("whole summary", metrics.count_all), ("of which does it sell (sales.report)", sales.report)):
+        seconds = []
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            with metrics.for_aggregates():
+                part(everything)
+            seconds.append(time.perf_counter() - started)
+        parts[name] = round(median(seconds), 3)
+    result = {
+        "orders": ORDERS, "messages": MESSAGES, "events": events, "customers": CUSTOMERS,
+        "credited_orders": credited, "rounds": ROUNDS, "target_seconds": TARGET_SECONDS,
+        "seconds_median": timings,
+        "parts_all_history_seconds_median": parts,
+        "figures_all_history": {key: figures[key] for key in ("sent", "attribution", "messaged", "holdout", "lift")},
+        "plans": {name: plan.splitlines() for name, plan in plans(now).items()},
+        "seed_seconds": round(seeding, 1),
+        "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",
+        "measured_at": timezone.now().isoformat(timespec="seconds"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"all history, by part: {parts}")
+    for name, seconds in timings.items():
+        print(f"GET /ai-seller/metrics, {name}: {seconds} s (median of {ROUNDS}; target < {TARGET_SECONDS} s)")
+    print(f"-> {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Does it sell: attributed orders and the lift against the holdout, from the orders and the outbox.
+
+- Attribution: orders credited to a message (`Order.attributed_to`, see `seller.attribution`),
+  placed in the period, not cancelled or returned.
+- Lift: the customers first reached in the period (messaged: the message was delivered, or sent
+  when no ack came; held out: the row was blocked `holdout` when it would have gone), and for
+  each whether they bought again within SELLER_ATTRIBUTION_DAYS after that moment (orders not
+  cancelled or returned) and for how much. Customers reached less than a window ago have had
+  less time to buy; that is the same for both groups, so it lowers both rates alike.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
+
+from kaspi_sync.models import Order
+
+from messaging.models import OutboundMessage
+
+from seller import attribution
+from seller.lift import Group, lift, wilson
+
+Status = OutboundMessage.Status
+ARMS = ("messaged", "holdout")
+
+
+# Each arm's outbox rows and the moment the customer was reached (or would have been): delivered,
+# or sent when no ack came; a held-out row never moves again, so its last update is that moment.
+ARM_SQL = {
+    "messaged": ("m.status IN ('sent', 'delivered', 'read') AND m.sent_at IS NOT NULL",
+                 "COALESCE(m.delivered_at, m.sent_at)"),
+    "holdout": ("m.status = 'blocked' AND m.reason = 'holdout'", "m.updated_at"),
+}
+KEY_COLUMNS = {"shop_id": "shop_id", "trigger": "trigger", "variant": "variant"}
+
+
+def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
+    """{values of `by`: Group} for one arm: each customer (per `keys` too, e.g. the trigger) once,
+    from the first time they were reached in the period, with the orders they placed within the
+    window after it. One query: the first moments, then a join on the customer's orders."""
+    with connection.cursor() as cursor:
+        cursor.execute(*groups_query(arm, win, keys, by))
+        rows = cursor.fetchall()
+    n = len(by)
+    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+
+
+def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
+    where, exposed = ARM_SQL[arm]
+    params = []
+    if win.start:
+        where += f" AND {exposed} >= %s"
+        params.append(win.start)
+    where += f" AND {exposed} <= %s"
+    params.append(win.end)
+    if win.shop_id:
+        where += " AND m.shop_id = %s"
+        params.append(win.shop_id)
+    per = ", ".join(KEY_COLUMNS[key] for key in ("shop_id", *keys))
+    per_f = ", ".join(f"f.{KEY_COLUMNS[key]}" for key in ("shop_id", *keys))
+    grouped = ", ".join(KEY_COLUMNS[key] for key in by)
+    sql = f"""
+        WITH reached AS (
+            SELECT m.shop_id, m.phone, m.trigger, m.variant, {exposed} AS at
+            FROM {OutboundMessage._meta.db_table} m WHERE {where}
+        ), first AS (
+            SELECT {per}, phone, MIN(at) AS at FROM reached GROUP BY {per}, phone
+        ), outcome AS (
+            SELECT {per_f}, f.phone, COUNT(o.id) AS orders, SUM(o.total_price) AS revenue
+            FROM first f LEFT JOIN {Order._meta.db_table} o
+              ON o.shop_id = f.shop_id AND o.customer_phone = f.phone AND o.created_at_kaspi > f.at
+             AND o.created_at_kaspi <= {plus_seconds("f.at")} AND o.state NOT IN (%s, %s)
+            GROUP BY {per_f}, f.phone
+        )
+        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue)
+        FROM outcome GROUP BY {grouped}"""
+    params += [attribution.window().total_seconds(), *attribution.NOT_COUNTED]
+    return sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
+
+
+def plus_seconds(column: str) -> str:
+    """`column` + %s seconds, in this database's words (PostgreSQL; SQLite for a local try)."""
+    if connection.vendor == "sqlite":
+        return f"datetime({column}, '+' || %s || ' seconds')"
+    return f"{column} + %s * INTERVAL '1 second'"
+
+
+def effect(messaged: Group, held_out: Group) -> dict:
+    return {
+        "messaged": messaged.as_dict(),
+        "holdout": held_out.as_dict(),
+        "lift": lift(messaged, held_out, settings.SELLER_LIFT_MAX_CI_WIDTH),
+    }
+
+
+def add(groups_: list) -> Group:
+    return Group(sum(g.customers for g in groups_), sum(g.buyers for g in groups_), sum(g.revenue for g in groups_))
+
+
+EMPTY = Group(0, 0, 0.0)
+
+
+def attributed(win, by: tuple) -> dict:
+    """{group values: (orders, revenue)} of orders credited to a message, placed in the period."""
+    orders = attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=win.end)
+    if win.start:
+        orders = orders.filter(created_at_kaspi__gte=win.start)
+    if win.shop_id:
+        orders = orders.filter(shop_id=win.shop_id)
+    if not by:
+        row = orders.aggregate(orders=Count("pk"), revenue=Sum("total_price"))
+        return {(): (row["orders"], float(row["revenue"] or 0))}
+    named = {"shop": F("shop_id"), "trigger": F("attributed_to__trigger"), "variant": F("attributed_to__variant"),
+             "day": TruncDate("created_at_kaspi", tzinfo=win_zone())}
+    rows = orders.order_by().values(**{f"by_{name}": named[name] for name in by})
+    return {tuple(row[f"by_{name}"] for name in by): (row["n"], float(row["revenue"] or 0))
+            for row in rows.annotate(n=Count("pk"), revenue=Sum("total_price"))}
+
+
+def win_zone() -> ZoneInfo:
+    return ZoneInfo(settings.SELLER_TIMEZONE)  # days are the merchants' days, as in the other figures
+
+
+def attribution_figures(found: tuple | None) -> dict:
+    orders, revenue = found or (0, 0.0)
+    return {"window_days": settings.SELLER_ATTRIBUTION_DAYS, "orders": orders, "revenue": round(revenue, 2)}
+
+
+def sends_by_variant(win) -> dict:
+    """{(trigger, variant): sent, replied, reply rate and its interval} of the rows sent in the period."""
+    rows = OutboundMessage.objects.filter(sent_at__isnull=False, sent_at__lte=win.end).exclude(variant="")
+    if win.start:
+        rows = rows.filter(sent_at__gte=win.start)
+    if win.shop_id:
+        rows = rows.filter(shop_id=win.shop_id)
+    counted = rows.order_by().values("trigger", "variant").annotate(
+        sent=Count("pk"), replied=Count("pk", filter=Q(replied_at__isnull=False)))
+    return {(row["trigger"], row["variant"]): replies_figures(row["sent"], row["replied"]) for row in counted}
+
+
+def replies_figures(sent: int, replied: int) -> dict:
+    low, high = wilson(replied, sent)
+    return {"sent": sent, "replied": replied, "reply_rate": round(replied / sent, 4) if sent else None,
+            "reply_rate_ci95": [round(low, 4), round(high, 4)] if sent else None}
+
+
+def report(win) -> dict:
+    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day."""
+    per_shop = {arm: groups(arm, win, (), ("shop_id",)) for arm in ARMS}
+    per_trigger = {arm: groups(arm, win, ("trigger",), ("trigger",)) for arm in ARMS}
+    per_variant = groups("messaged", win, ("trigger", "variant"), ("trigger", "variant"))
+    attributed_by = {by: attributed(win, by) for by in [(), ("shop",), ("trigger",), ("trigger", "variant"), ("day",)]}
+
+    shops = set(per_shop["messaged"]) | set(per_shop["holdout"]) | set(attributed_by[("shop",)])
+    triggers = set(per_trigger["messaged"]) | set(per_trigger["holdout"]) | set(attributed_by[("trigger",)])
+    variant_sends = sends_by_variant(win)
+    variants = {key for key in set(per_variant) | set(attributed_by[("trigger", "variant")]) | set(variant_sends)
+                if key[1]}
+    return {
+        "total": {
+            "attribution": attribution_figures(attributed_by[()].get(())),
+            **effect(add(list(per_shop["messaged"].values())), add(list(per_shop["holdout"].values()))),
+        },
+        "by_shop": {
+            key[0]: {"attribution": attribution_figures(attributed_by[("shop",)].get(key)),
+                     **effect(per_shop["messaged"].get(key, EMPTY), per_shop["holdout"].get(key, EMPTY))}
+            for key in shops
+        },
+        "by_trigger": {
+            key[0]: {"attribution": attribution_figures(attributed_by[("trigger",)].get(key)),
+                     **effect(per_trigger["messaged"].get(key, EMPTY), per_trigger["holdout"].get(key, EMPTY))}
+            for key in triggers
+        },
+        # Each variant against the whole holdout of its trigger: customers are split at random
+        # between the variants and the holdout alike, so it is the fair control, and a larger one.
+        "by_variant": [
+            {"trigger": key[0], "variant": key[1], **variant_sends.get(key, replies_figures(0, 0)),
+             "attribution": attribution_figures(attributed_by[("trigger", "variant")].get(key)),
+             **effect(per_variant.get(key, EMPTY), per_trigger["holdout"].get((key[0],), EMPTY))}
+            for key in sorted(variants)
+        ],
+        "by_day": {key[0]: attribution_figures(value) for key, value in attributed_by[("day",)].items()},
+    }

@@ -1,0 +1,33 @@
+"""Which variant of a trigger a customer gets: by weight, the same one every time.
+
+The choice is a hash of the shop, the trigger and the phone, so a customer never sees two
+variants of one trigger and a restart changes nothing; changing the weights moves some
+customers to another variant from then on. No variant is ever declared the winner here: the
+metrics give each one's figures with their intervals (`seller.ops.sales`), and people decide.
+"""
+
+import hashlib
+
+from .fallback import template_errors
+from .models import Variant
+
+
+def choose(shop, trigger: str, phone: str) -> Variant | None:
+    """The active variant for this customer, or None when the shop runs none for the trigger."""
+    variants = [v for v in Variant.objects.filter(shop_id=shop.pk, trigger=trigger, is_active=True, weight__gt=0)
+                .order_by("name")]
+    if not variants:
+        return None
+    digest = hashlib.sha256(f"variant:{shop.pk}:{trigger}:{phone}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") % sum(v.weight for v in variants)
+    for variant in variants:
+        if point < variant.weight:
+            return variant
+        point -= variant.weight
+    return variants[-1]
+
+
+def fallback_template(variant: Variant | None, trigger: str) -> str:
+    """The variant's own template when it has a usable one, else "" (the shop's is used)."""
+    own = (variant.fallback_template if variant else "").strip()
+    return own if own and not template_errors(own, trigger) else ""
