@@ -35,6 +35,7 @@ bench: install
 	$(PY) bench/classifier.py
 	$(PY) bench/recommendations.py
 	$(PY) bench/metrics.py
+	$(PY) bench/pipeline.py
 	$(MAKE) faults
 
 # The seller's voice on the project's corpora of model replies (bench/corpora); any corpus:

@@ -106,6 +106,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+elif DATABASES["default"]["ENGINE"].endswith("postgresql") and env.int("DATABASE_POOL_MAX_SIZE", default=0):
+    # Opt-in: a pool per process, shared by its threads, instead of a connection (a PostgreSQL
+    # backend) opened per task. Off by default: a thread that uses the database and ends without
+    # closing its connection keeps it checked out for good, and the pool then runs dry (a test
+    # with retries in threads showed it); turn it on only where every thread closes its own.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DATABASE_POOL_MAX_SIZE"), "timeout": 30}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -142,8 +149,22 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # With the Redis broker an unacknowledged task runs again after this: longer than any task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_DEFAULT_QUEUE = "pipeline"
+# RabbitMQ (amqp://): durable queues, of CELERY_QUEUE_TYPE "quorum" by default (replicated,
+# a message is kept until a consumer acknowledges it; needs RabbitMQ 3.8+) or "classic".
+# Quorum queues have no global prefetch and keep countdowns in the broker ("native delayed
+# delivery", which needs topic exchanges), so a retry's countdown never waits in a worker.
+BROKER_IS_RABBITMQ = CELERY_BROKER_URL.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
+CELERY_QUEUE_TYPE = env("CELERY_QUEUE_TYPE", default="quorum")
+if CELERY_QUEUE_TYPE not in ("quorum", "classic"):
+    raise environ.ImproperlyConfigured(f"CELERY_QUEUE_TYPE must be quorum or classic, not {CELERY_QUEUE_TYPE!r}")
+QUEUE_ARGUMENTS = {"x-queue-type": CELERY_QUEUE_TYPE} if BROKER_IS_RABBITMQ else None
+EXCHANGE_TYPE = "topic" if BROKER_IS_RABBITMQ else "direct"
+if BROKER_IS_RABBITMQ:
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = CELERY_QUEUE_TYPE
+    CELERY_TASK_DEFAULT_EXCHANGE_TYPE = EXCHANGE_TYPE
 # Each queue has its own exchange and key: a shared key would copy every task into every queue.
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("sync", "pipeline", "llm", "send")]
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type=EXCHANGE_TYPE, durable=True), routing_key=name, durable=True,
+                            queue_arguments=QUEUE_ARGUMENTS) for name in ("sync", "pipeline", "llm", "send")]
 CELERY_TASK_ROUTES = {
     "kaspi_sync.*": {"queue": "sync"},
     "seller.generate_message": {"queue": "llm"},
@@ -155,8 +176,9 @@ CELERY_TASK_ROUTES = {
     "messaging.*": {"queue": "pipeline"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks from these events
-CELERY_TASK_SEND_SENT_EVENT = True
+# Flower shows tasks from these events: four per task (sent, received, started, succeeded).
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=True)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_TIMEZONE = "UTC"
 
 # --- Kaspi ------------------------------------------------------------------

@@ -1,5 +1,7 @@
+import json
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -9,7 +11,9 @@ from access.permissions import requires
 from config.localtime import when
 from config.readonly_admin import HistoryAdminMixin
 
-from .models import Order, OrderEntry, Product, Shop
+from .client import KaspiError
+from .models import Order, OrderEntry, Product, QuarantinedOrder, Shop
+from .sync import SyncAlreadyRunning, retry_quarantined
 from .tasks import sync_shop
 
 
@@ -27,6 +31,7 @@ class ShopForm(forms.ModelForm):
             self.instance.kaspi_token = self.cleaned_data["new_kaspi_token"].strip()
             # A new token gets a fresh chance: syncs skip shops whose token Kaspi rejected.
             self.instance.token_status, self.instance.last_sync_error = Shop.TokenStatus.OK, ""
+            self.instance.sync_paused_until = None
         return super().save(commit)
 
 
@@ -34,22 +39,23 @@ class ShopForm(forms.ModelForm):
 class ShopAdmin(ScopedAdmin):
     form = ShopForm
     shop_path = "pk"
-    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem", "language",
-                    "connect_whatsapp"]
+    list_display = ["name", "mode", "is_active", "token_status", "masked_token", "last_synced_at", "sync_problem",
+                    "sync_paused_until", "language", "connect_whatsapp"]
     list_filter = ["mode", "is_active", "token_status", "language"]
     search_fields = ["name"]
-    actions = ["sync_now"]
+    actions = ["sync_now", "resume_syncs"]
 
     @admin.display(description="WhatsApp")
     def connect_whatsapp(self, shop):
         """The page that creates the shop's WAHA session and shows the QR code to scan."""
         url = reverse("whatsapp-connect", args=[shop.session_name])
         return format_html('<a href="{}">Connect WhatsApp (session {})</a>', url, shop.session_name)
-    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_synced_at", "sync_watermark", "created_at",
-                       "connect_whatsapp"]
+    readonly_fields = ["masked_token", "token_status", "last_sync_error", "last_sync_error_at", "sync_failures",
+                       "sync_paused_until", "last_synced_at", "sync_watermark", "created_at", "connect_whatsapp"]
     fieldsets = [
         (None, {"fields": ["name", "mode", "is_active", "new_kaspi_token", "masked_token", "token_status", "last_sync_error",
-                           "last_synced_at", "sync_watermark"]}),
+                           "last_sync_error_at", "sync_failures", "sync_paused_until", "last_synced_at",
+                           "sync_watermark"]}),
         ("Voice and triggers", {"fields": ["language", "voice", "post_purchase_enabled", "order_delivered_enabled",
                                            "fallback_post_purchase", "fallback_order_delivered"]}),
         ("WhatsApp", {"fields": ["waha_session", "connect_whatsapp"]}),
@@ -101,6 +107,47 @@ class ShopAdmin(ScopedAdmin):
             sync_shop.delay(shop_id)
             audit.record(request.user, audit.Action.SHOP_SYNC, shop_id=shop_id, target=f"shop {shop_id}")
         self.message_user(request, f"Sync queued for {len(shops)} active shop(s).")
+
+    @admin.action(description="Resume the syncs of the selected shops (end a 403 pause)")
+    def resume_syncs(self, request, queryset):
+        count = queryset.update(sync_paused_until=None)
+        self.message_user(request, f"Syncs resumed for {count} shop(s).")
+
+
+@admin.register(QuarantinedOrder)
+class QuarantinedOrderAdmin(admin.ModelAdmin):
+    """Orders a sync could not parse or save; the rest of the shop's orders went on without them."""
+
+    list_display = ["__str__", "shop", "stage", "short_error", "attempts", "first_seen_at", "last_seen_at"]
+    list_filter = ["stage", "shop"]
+    search_fields = ["code", "kaspi_id", "error"]
+    list_select_related = ["shop"]
+    actions = ["try_again"]
+    fields = ["shop", "kaspi_id", "code", "stage", "error", "attempts", "first_seen_at", "last_seen_at", "raw_reply"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, row):
+        return row.error[:150]
+
+    @admin.display(description="Kaspi's reply")
+    def raw_reply(self, row):
+        return format_html("<pre>{}</pre>", json.dumps(row.raw, ensure_ascii=False, indent=2))
+
+    @admin.action(description="Try again: read from Kaspi and save")
+    def try_again(self, request, queryset):
+        for shop in Shop.objects.filter(pk__in=queryset.values("shop")):
+            rows = list(queryset.filter(shop=shop))
+            try:
+                saved, left = retry_quarantined(shop, rows)
+            except (KaspiError, SyncAlreadyRunning) as exc:
+                self.message_user(request, f"{shop}: not tried: {exc}", messages.ERROR)
+                continue
+            level = messages.SUCCESS if not left else messages.WARNING
+            self.message_user(request, f"{shop}: {saved} order(s) saved, {left} still quarantined.", level)
 
 
 class OrderEntryInline(HistoryAdminMixin, admin.TabularInline):

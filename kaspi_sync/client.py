@@ -1,6 +1,6 @@
 """The one place that talks to the Kaspi Shop API; replies become typed records here."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -28,9 +28,15 @@ class KaspiError(Exception):
 
 
 class KaspiAuthError(KaspiError):
-    """401/403: the shop's token is wrong or revoked. Retrying cannot help."""
+    """401, or a 403 whose JSON:API error names the token: the token is wrong or revoked.
+    Retrying cannot help."""
 
     transient = False
+
+
+class KaspiForbidden(KaspiError):
+    """Any other 403: a firewall, a geo-block or a User-Agent filter may answer so, not only
+    Kaspi about the token. The token is kept; the shop's syncs back off and an operator is told."""
 
 
 class KaspiRefused(KaspiError):
@@ -45,6 +51,10 @@ class KaspiNotFound(KaspiRefused):
 
 class KaspiMalformedReply(KaspiError):
     transient = False
+
+    def __init__(self, message: str, raw=None):
+        super().__init__(message)
+        self.raw = raw  # the decoded reply, when it was JSON: kept with a quarantined order
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +94,20 @@ class KaspiOrder:
     phone: str
     first_name: str
     last_name: str
-    entries: list[KaspiEntry] | None  # None: not included in the reply
+    entries: list[KaspiEntry] | None  # None: not included in the reply (fetched by their link)
     is_kaspi_delivery: bool | None = None  # None: Kaspi did not say
     pickup_point_id: str = ""
+    raw: dict | None = field(default=None, compare=False, repr=False)  # the reply's resource
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedOrder:
+    """An order of a page that could not be parsed: the rest of the page goes on without it."""
+
+    kaspi_id: str
+    code: str
+    raw: dict
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +115,7 @@ class Page:
     orders: list[KaspiOrder]
     number: int
     total: int  # meta.totalCount of the whole query, for progress bars
+    rejected: list[RejectedOrder] = field(default_factory=list)
 
 
 def to_ms(moment: datetime) -> int:
@@ -153,8 +175,11 @@ class KaspiClient:
         except requests.RequestException as exc:
             raise KaspiError(f"{what}: {type(exc).__name__} after retries") from exc
         status = response.status_code
-        if status in (401, 403):
+        if status == 401 or (status == 403 and names_the_token(response)):
             raise KaspiAuthError(f"{what}: token rejected (HTTP {status})")
+        if status == 403:
+            raise KaspiForbidden(f"{what}: HTTP 403 not about the token (a firewall or geo-block?): "
+                                 f"{error_title(response)}")
         if status == 429 or status >= 500:
             raise KaspiError(f"{what}: HTTP {status} after retries")
         if status >= 400:
@@ -170,7 +195,7 @@ class KaspiClient:
         try:
             return parser(body), meta if isinstance(meta, dict) else {}
         except PARSE_ERRORS as exc:
-            raise KaspiMalformedReply(f"{what}: malformed reply ({exc!r})") from exc
+            raise KaspiMalformedReply(f"{what}: malformed reply ({exc!r})", raw=body) from exc
 
     def pages(self, state: str, start: datetime, end: datetime, with_entries: bool = True):
         """Pages of the orders in one tab created in [start, end], window by window."""
@@ -186,12 +211,13 @@ class KaspiClient:
                 }
                 if with_entries:
                     params["include[orders]"] = "entries"
-                orders, meta = self.read("/orders", params, parse_orders)
+                (orders, rejected), meta = self.read("/orders", params, parse_orders)
                 total = meta.get("totalCount")
-                yield Page(orders, page, total=total if isinstance(total, int) else len(orders))
+                yield Page(orders, page, total=total if isinstance(total, int) else len(orders) + len(rejected),
+                           rejected=rejected)
                 page_count = meta.get("pageCount")
                 if not isinstance(page_count, int):  # no meta: a full page may have a next one
-                    page_count = page + 2 if len(orders) == PAGE_SIZE else page + 1
+                    page_count = page + 2 if len(orders) + len(rejected) == PAGE_SIZE else page + 1
                 page += 1
                 if page >= page_count:
                     break
@@ -199,7 +225,7 @@ class KaspiClient:
     def order(self, kaspi_id: str) -> KaspiOrder | None:
         """One order by its id (None if Kaspi no longer has it), without entries."""
         try:
-            return self.read(f"/orders/{kaspi_id}", None, lambda body: parse_order(body["data"], {}))[0]
+            return self.read(f"/orders/{kaspi_id}", None, lambda body: parse_order(body["data"], {}, keep_raw=True))[0]
         except KaspiNotFound:
             return None
 
@@ -207,11 +233,25 @@ class KaspiClient:
         return self.read(f"/orders/{order_id}/entries", None, lambda body: [parse_entry(e) for e in body["data"]])[0]
 
     def entry_product(self, entry_id: str) -> KaspiProduct | None:
-        """The Kaspi product of an order entry: its real code, name and category."""
+        """The Kaspi product of an order entry: its real code, name and category; None when
+        Kaspi has none (404, or `data: null`, a to-one relationship left empty)."""
         try:
-            return self.read(f"/orderentries/{entry_id}/product", None, lambda body: parse_product(body["data"]))[0]
+            return self.read(f"/orderentries/{entry_id}/product", None,
+                             lambda body: None if body["data"] is None else parse_product(body["data"]))[0]
         except KaspiNotFound:
             return None
+
+
+def names_the_token(response) -> bool:
+    """Whether a 403 is Kaspi's JSON:API error about the token, not a firewall's page. Kaspi's
+    exact wording is not documented: any error whose title, detail or code mentions the token
+    or the authentication counts (see shared apis notes, "403 is not always the token")."""
+    try:
+        errors = orjson.loads(response.content)["errors"]
+        words = " ".join(str(e.get(key) or "") for e in errors for key in ("title", "detail", "code")).lower()
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return False
+    return any(word in words for word in ("token", "auth"))
 
 
 def error_title(response) -> str:
@@ -241,18 +281,40 @@ def required_moment(mapping: dict, key: str) -> datetime:
     return moment
 
 
-def parse_orders(body: dict) -> list[KaspiOrder]:
+def parse_orders(body: dict) -> tuple[list[KaspiOrder], list[RejectedOrder]]:
+    """A page's orders, and those of its orders that could not be parsed (each on its own, so
+    one odd order never costs the page)."""
     if not isinstance(body["data"], list):
         raise TypeError("data is not a list")
     included = {(item["type"], item["id"]): item for item in body.get("included") or []}
-    return [parse_order(resource, included) for resource in body["data"]]
+    orders, rejected = [], []
+    for resource in body["data"]:
+        try:
+            orders.append(parse_order(resource, included, keep_raw=True))
+        except PARSE_ERRORS as exc:
+            rejected.append(rejected_order(resource, exc))
+    return orders, rejected
 
 
-def parse_order(resource: dict, included: dict) -> KaspiOrder:
+def rejected_order(resource, exc: Exception) -> RejectedOrder:
+    def safe(get):
+        try:
+            value = get()
+            return value if isinstance(value, str) else ""
+        except (KeyError, TypeError, AttributeError):
+            return ""
+    return RejectedOrder(kaspi_id=safe(lambda: resource["id"]), code=safe(lambda: resource["attributes"]["code"]),
+                         raw=resource if isinstance(resource, dict) else {"data": resource},
+                         error=f"cannot be parsed: {exc!r}"[:2000])
+
+
+def parse_order(resource: dict, included: dict, keep_raw: bool = False) -> KaspiOrder:
     attrs = resource["attributes"]
     customer = attrs.get("customer") or {}
     links = ((resource.get("relationships") or {}).get("entries") or {}).get("data")
-    entries = None if links is None else [parse_entry(included[(link["type"], link["id"])]) for link in links]
+    # Kaspi's own sample links two entries and includes one: then all are fetched by their link.
+    linked = None if links is None else [included.get((link["type"], link["id"])) for link in links]
+    entries = None if linked is None or None in linked else [parse_entry(entry) for entry in linked]
     return KaspiOrder(
         kaspi_id=required(resource, "id"),
         code=required(attrs, "code"),
@@ -269,6 +331,7 @@ def parse_order(resource: dict, included: dict) -> KaspiOrder:
         entries=entries,
         is_kaspi_delivery=attrs.get("isKaspiDelivery") if isinstance(attrs.get("isKaspiDelivery"), bool) else None,
         pickup_point_id=text(attrs.get("pickupPointId")),
+        raw=resource if keep_raw else None,
     )
 
 

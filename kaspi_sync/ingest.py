@@ -3,10 +3,11 @@ triggers: one transaction and a few bulk queries, so a batch is saved whole or n
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -85,11 +86,11 @@ def ingest_batch(shop: Shop, orders: list[KaspiOrder], products: dict[str, Kaspi
             if order is None:
                 created.append(data)
                 continue
-            before = order.state
+            before, became_known = order.state, is_unknown(order.kaspi_status) and not is_unknown(data.status)
             if apply(order, data, now):
                 order.updated_at = now
                 changed.append(order)
-                if order.state != before:
+                if order.state != before or (became_known and was_news(order)):
                     moved.append(order)
         Order.objects.bulk_update(changed, ORDER_FIELDS + ["updated_at"])
         saved = save_orders(shop, created, now)
@@ -115,9 +116,21 @@ def is_news(data: KaspiOrder, state: str, fresh_since: datetime) -> bool:
     """A new order calls for a trigger, unless Kaspi's status is unknown to us or the order is
     finished history (created before `fresh_since`)."""
     if data.status not in STATUS_TO_STATE:
-        log.warning("order %s: unknown Kaspi status %s, no trigger", data.code, data.status)
+        log.warning("order %s: unknown Kaspi status %s, no trigger until it is known", data.code, data.status)
         return False
     return not (state in FINISHED and data.created_at < fresh_since)
+
+
+def is_unknown(status: str) -> bool:
+    return bool(status) and status not in STATUS_TO_STATE
+
+
+def was_news(order: Order) -> bool:
+    """An order first seen with a status we did not know gets, once the status is known, the
+    triggers it would have had then: unless it is history (finished, and created well before
+    it was first seen, as in a shop's first sync)."""
+    overlap = timedelta(minutes=settings.KASPI_SYNC_OVERLAP_MINUTES)
+    return not (order.state in FINISHED and order.created_at_kaspi < order.first_seen_at - overlap)
 
 
 def relaxed_commit():

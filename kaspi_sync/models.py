@@ -24,7 +24,11 @@ class Shop(models.Model):
     is_active = models.BooleanField(default=True)
     token_status = models.CharField(max_length=20, choices=TokenStatus.choices, default=TokenStatus.OK)
     last_sync_error = models.TextField(blank=True)
+    last_sync_error_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_failures = models.PositiveIntegerField(default=0, help_text="Failed syncs in a row")
+    sync_paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="Kaspi answered 403 not about the token: syncs wait until then")
     sync_watermark = models.DateTimeField(null=True, blank=True, help_text="Orders created before this were seen")
 
     class Mode(models.TextChoices):
@@ -183,3 +187,32 @@ class OrderEntry(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.name}"
+
+
+class QuarantinedOrder(models.Model):
+    """An order Kaspi sent that could not be parsed or saved: kept with Kaspi's raw resource
+    and the error, so the rest of its page is saved and the shop keeps syncing. An operator
+    fixes the cause and tries again (admin); a later sync that saves it removes it."""
+
+    class Stage(models.TextChoices):
+        PARSE = "parse", "could not be parsed"
+        FETCH = "fetch", "its items or product could not be read"
+        STORE = "store", "could not be saved"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="quarantined_orders")
+    kaspi_id = models.CharField(max_length=200, blank=True, help_text="Empty when Kaspi's reply had no usable id")
+    code = models.CharField(max_length=200, blank=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    error = models.TextField()
+    raw = models.JSONField(help_text="The order as Kaspi sent it")
+    attempts = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "kaspi_id"], condition=~models.Q(kaspi_id=""),
+                                               name="unique_quarantined_order_per_shop")]
+        ordering = ["-last_seen_at"]
+
+    def __str__(self):
+        return f"#{self.code or self.kaspi_id or '?'} ({self.get_stage_display()})"

@@ -10,7 +10,8 @@ created. So a sync reads, in this order:
 3. by id, each of our open orders of those days that neither read showed: it has left the
    active tabs since the last sync, so it was completed, cancelled or returned.
 
-The watermark moves to the sync's start only when every read succeeded.
+The watermark moves to the sync's start only when every read succeeded. An order that cannot
+be parsed, read whole or saved does not stop it: it is quarantined (see quarantine.py).
 """
 
 import logging
@@ -27,14 +28,20 @@ from redis.exceptions import LockError
 
 from config import redis
 
+from . import quarantine
 from .catalogue import Catalogue
-from .client import ACTIVE_STATES, STATES, KaspiAuthError, KaspiClient, KaspiError, KaspiOrder
+from .client import (ACTIVE_STATES, PARSE_ERRORS, STATES, KaspiAuthError, KaspiClient, KaspiError, KaspiForbidden,
+                     KaspiMalformedReply, KaspiNotFound, KaspiOrder, RejectedOrder, parse_order)
 from .ingest import SyncSummary, count_sales, ingest_batch
-from .models import Order, Shop
+from .models import Order, QuarantinedOrder, Shop
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 10 * 60  # renewed at every batch; expires soon after a worker dies holding it
 BATCH = 1000  # orders saved per transaction: ten pages, so far fewer round trips than page by page
+# After a 403 that is not about the token (a firewall, a geo-block), the shop's syncs wait,
+# twice as long after each one in a row, so a blocked server is not hammered.
+FORBIDDEN_BACKOFF = timedelta(minutes=5)
+FORBIDDEN_BACKOFF_MAX = timedelta(hours=6)
 
 __all__ = ["SyncAlreadyRunning", "SyncSummary", "sync_shop"]
 
@@ -70,26 +77,69 @@ def sync_shop(shop: Shop, days: int | None = None, now: datetime | None = None, 
     """Read the shop's orders from Kaspi and record what changed (see the module's doc).
 
     Safe to repeat: orders are upserted and triggers are unique per (order, trigger).
-    `progress(done, more_expected)` is called after each batch. A rejected token marks the
-    shop; any Kaspi error is recorded on the shop and raised.
+    `progress(done, more_expected)` is called after each batch. Any error that stops the sync
+    is recorded on the shop (admin, /ai-seller/status) and raised; see record_failure().
     """
     now = now or timezone.now()
-    with shop_lock(shop.pk) as renew_lock:
-        run = SyncRun(shop, now, days, progress, renew_lock)
-        try:
-            run.read()
-        except KaspiError as exc:
-            rejected = {"token_status": Shop.TokenStatus.REJECTED} if isinstance(exc, KaspiAuthError) else {}
-            Shop.objects.filter(pk=shop.pk).update(last_sync_error=str(exc)[:2000], **rejected)
-            raise
-        finally:
-            count_sales(run.sold)  # once per sync, not per page: it is derived from the saved entries
-    done = {"last_synced_at": now, "token_status": Shop.TokenStatus.OK, "last_sync_error": ""}
+    try:
+        with shop_lock(shop.pk) as renew_lock:
+            run = SyncRun(shop, now, days, progress, renew_lock)
+            try:
+                run.read()
+            finally:
+                count_sales(run.sold)  # once per sync, not per page: it is derived from the saved entries
+    except SyncAlreadyRunning:
+        raise
+    except Exception as exc:
+        record_failure(shop, exc, now)
+        raise
+    done = {"last_synced_at": now, "token_status": Shop.TokenStatus.OK, "last_sync_error": "",
+            "last_sync_error_at": None, "sync_failures": 0, "sync_paused_until": None}
     if shop.sync_watermark is None or run.since <= shop.sync_watermark:
         done["sync_watermark"] = now  # everything since the old watermark was read
     Shop.objects.filter(pk=shop.pk).update(**done)
     log.info("shop %s synced: %s", shop.pk, run.summary)
     return run.summary
+
+
+def record_failure(shop: Shop, exc: Exception, now: datetime):
+    """Every failed sync leaves its error on the shop, never only in a log. A rejected token
+    stops the shop's syncs until a new token is saved; another 403 pauses them with backoff
+    and alerts (an ERROR log line, and the pause in admin and /ai-seller/status)."""
+    message = str(exc) if isinstance(exc, KaspiError) else f"{type(exc).__name__}: {exc}"
+    failures = Shop.objects.filter(pk=shop.pk).values_list("sync_failures", flat=True).first() or 0
+    values = {"last_sync_error": message[:2000], "last_sync_error_at": now, "sync_failures": failures + 1}
+    if isinstance(exc, KaspiAuthError):
+        values["token_status"] = Shop.TokenStatus.REJECTED
+    if isinstance(exc, KaspiForbidden):
+        wait = min(FORBIDDEN_BACKOFF * 2 ** min(failures, 10), FORBIDDEN_BACKOFF_MAX)
+        values["sync_paused_until"] = now + wait
+        log.error("ALERT shop %s: Kaspi answered 403 not about the token; syncs paused for %s: %s",
+                  shop.pk, wait, message)
+    Shop.objects.filter(pk=shop.pk).update(**values)
+
+
+def retry_quarantined(shop: Shop, rows: list[QuarantinedOrder]) -> tuple[int, int]:
+    """"Try again" on quarantined orders: each is read from Kaspi afresh (or, without an id,
+    parsed again from the kept reply) and saved. Returns (saved, still quarantined)."""
+    now = timezone.now()
+    overlap = timedelta(minutes=settings.KASPI_SYNC_OVERLAP_MINUTES)
+    with shop_lock(shop.pk) as renew_lock:
+        run = SyncRun(shop, now, None, None, renew_lock)
+        try:
+            for row in rows:
+                order = run.read_again(row)
+                if order is None:
+                    continue
+                # News as it would have been when first seen: a late fix does not make it history.
+                run.fresh_since = min(run.fresh_since, row.first_seen_at - overlap)
+                run.ingest([order], 1)
+                if shop.orders.filter(kaspi_id=order.kaspi_id).exists():
+                    QuarantinedOrder.objects.filter(pk=row.pk).delete()
+        finally:
+            count_sales(run.sold)
+    left = QuarantinedOrder.objects.filter(pk__in=[row.pk for row in rows]).count()
+    return len(rows) - left, left
 
 
 def read_ahead(iterable, depth: int = 30):
@@ -150,6 +200,7 @@ class SyncRun:
         self.seen: set[str] = set()
         self.sold: set[int] = set()
         self.summary = SyncSummary()
+        self.has_quarantine = QuarantinedOrder.objects.filter(shop=shop).exists()
 
     def read(self):
         pages = chain.from_iterable(self.client.pages(state, self.since, self.now) for state in STATES)
@@ -159,6 +210,8 @@ class SyncRun:
                 self.client.pages(state, self.open_since, before, with_entries=False) for state in ACTIVE_STATES))
         batch, expected = [], 0
         for page in read_ahead(pages):
+            for rejected in page.rejected:
+                self.hold(rejected, QuarantinedOrder.Stage.PARSE, rejected.error)
             batch += page.orders
             expected += page.total if page.number == 0 else 0
             if len(batch) >= BATCH:
@@ -173,22 +226,75 @@ class SyncRun:
             .values_list("kaspi_id", flat=True)
         )
         for kaspi_id in list(unseen):
-            found = self.lookups.order(kaspi_id)
+            try:
+                found = self.lookups.order(kaspi_id)
+            except KaspiMalformedReply as exc:
+                self.hold(RejectedOrder(kaspi_id, "", exc.raw, str(exc)), QuarantinedOrder.Stage.PARSE, str(exc))
+                continue
             if found is not None:
                 self.ingest([found], 1)
 
+    def read_again(self, row: QuarantinedOrder) -> KaspiOrder | None:
+        """A quarantined order as Kaspi shows it now; None (and the row updated) if it still fails."""
+        try:
+            if not row.kaspi_id:
+                return parse_order(row.raw, {}, keep_raw=True)
+            found = self.lookups.order(row.kaspi_id)
+        except PARSE_ERRORS + (KaspiMalformedReply,) as exc:
+            self.hold(RejectedOrder(row.kaspi_id, row.code, row.raw, str(exc)), row.stage, f"cannot be parsed: {exc}")
+            return None
+        if found is None:
+            self.hold(RejectedOrder(row.kaspi_id, row.code, row.raw, ""), row.stage, "Kaspi no longer has this order")
+        return found
+
     def ingest(self, orders: list[KaspiOrder], expected: int):
-        """Fetch what new orders lack (their entries, their products' codes), then save them.
+        """Fetch what orders lack (new orders' entries, their products' codes), then save them.
+        An order whose items or product cannot be read, or that cannot be saved, is quarantined.
         `expected`: how many more orders the queries that gave them announced."""
         lacking = [o.kaspi_id for o in orders if o.entries is None]  # pages read without entries
         known = set(self.shop.orders.filter(kaspi_id__in=lacking).values_list("kaspi_id", flat=True)) if lacking else set()
-        fetched = {kaspi_id: self.lookups.entries(kaspi_id) for kaspi_id in lacking if kaspi_id not in known}
-        orders = [replace(o, entries=fetched[o.kaspi_id]) if o.kaspi_id in fetched else o for o in orders]
-        products = {e.kaspi_id: self.catalogue.product_for(e) for o in orders if o.entries for e in o.entries}
-        summary, sold = ingest_batch(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since)
-        self.summary.add(summary)
-        self.sold |= sold
+        complete, products = [], {}
+        for order in orders:
+            try:
+                if order.entries is None and order.kaspi_id not in known:
+                    order = replace(order, entries=self.lookups.entries(order.kaspi_id))
+                for entry in order.entries or []:
+                    products[entry.kaspi_id] = self.catalogue.product_for(entry)
+            except (KaspiMalformedReply, KaspiNotFound) as exc:
+                self.hold(order, QuarantinedOrder.Stage.FETCH, str(exc))
+                continue
+            complete.append(order)
+        self.save(complete, products)
         self.seen.update(o.kaspi_id for o in orders)
         self.renew_lock()
         if self.progress:
             self.progress(len(orders), expected)
+
+    def save(self, orders: list[KaspiOrder], products: dict):
+        """The batch in one transaction; if the database refuses it, order by order, so only the
+        orders it refuses are quarantined."""
+        try:
+            summary, sold = ingest_batch(self.shop, orders, products, now=self.now, fresh_since=self.fresh_since)
+            refused = set()
+        except quarantine.STORE_ERRORS:
+            summary, sold, refused = SyncSummary(), set(), set()
+            for order in orders:
+                try:
+                    one, one_sold = ingest_batch(self.shop, [order], products, now=self.now,
+                                                 fresh_since=self.fresh_since)
+                except quarantine.STORE_ERRORS as exc:
+                    self.hold(order, QuarantinedOrder.Stage.STORE, f"cannot be saved: {type(exc).__name__}: {exc}")
+                    refused.add(order.kaspi_id)
+                    continue
+                summary.add(one)
+                sold |= one_sold
+        self.summary.add(summary)
+        self.sold |= sold
+        if self.has_quarantine:
+            quarantine.release(self.shop, [o.kaspi_id for o in orders if o.kaspi_id not in refused])
+
+    def hold(self, order: KaspiOrder | RejectedOrder, stage: str, error: str):
+        quarantine.hold(self.shop, kaspi_id=order.kaspi_id, code=order.code, raw=order.raw or {},
+                        stage=stage, error=error)
+        self.has_quarantine = True
+        self.seen.add(order.kaspi_id)

@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from .client import KaspiError
 from .models import Shop
@@ -12,8 +13,10 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="kaspi_sync.sync_all_shops")
 def sync_all_shops():
-    """One task per shop, so a failing shop never stops the others."""
-    shops = Shop.objects.filter(is_active=True).exclude(token_status=Shop.TokenStatus.REJECTED)
+    """One task per shop, so a failing shop never stops the others. Shops whose token Kaspi
+    rejected wait for a new one; shops paused after a 403 wait for the pause's end."""
+    shops = (Shop.objects.filter(is_active=True).exclude(token_status=Shop.TokenStatus.REJECTED)
+             .exclude(sync_paused_until__gt=timezone.now()))
     for shop_id in shops.values_list("pk", flat=True):
         sync_shop.delay(shop_id)
 
@@ -32,3 +35,4 @@ def sync_shop(shop_id: int, days: int | None = None):
         log.info("shop %s: a sync is already running, skipped", shop_id)
     except KaspiError as exc:
         log.warning("sync failed: %s", exc)  # names the shop and the request; kept on the shop for admin
+    # Any other exception is recorded on the shop too, and Celery logs it as the task's failure.

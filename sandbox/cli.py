@@ -24,6 +24,8 @@ def add_arguments(parser):
     parser.add_argument("--orders", type=int, default=200, help="orders per --shop-token")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log-requests", action="store_true")
+    parser.add_argument("--waha-latency-ms", type=float, default=0, help="added to every WAHA call (benchmarks)")
+    parser.add_argument("--llm-latency-ms", type=float, default=0, help="added to every model answer (benchmarks)")
 
 
 def serve(options, stdout):
@@ -33,7 +35,8 @@ def serve(options, stdout):
                    waha_api_key=options["waha_api_key"], demo=options["demo"],
                    tick_seconds=options["tick_seconds"], ack_delay=options["ack_delay"],
                    log_requests=options["log_requests"], repeat_rate=options["repeat_rate"],
-                   true_lift=options["true_lift"])
+                   true_lift=options["true_lift"], waha_latency=options["waha_latency_ms"] / 1000,
+                   llm_latency=options["llm_latency_ms"] / 1000)
     for token in options["shop_token"]:
         server.state.register_shop(token, orders=options["orders"], seed=options["seed"])
     lines = [f"KASPI_API_URL={server.kaspi_url}", f"WAHA_URL={server.waha_url}",

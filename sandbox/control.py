@@ -149,6 +149,24 @@ def set_status(state, request, code):
     return ok(_order_view(state, order))
 
 
+def set_quirks(state, request, code):
+    """Make one order's replies odd in the ways Kaspi's are: `attributes` overrides what the
+    order's resource says (e.g. {"creationDate": null} or a code longer than any column),
+    `missing_included` leaves its first N entries out of `included` while still linking them,
+    `product_null` makes its entries' product replies `{"data": null}`. {} clears them."""
+    body = _body(request)
+    order = state.orders_by_code.get(code)
+    if order is None:
+        return problem("no such order", 404)
+    attributes, missing = body.get("attributes", {}), body.get("missing_included", 0)
+    if not isinstance(attributes, dict) or not isinstance(missing, int) or missing < 0:
+        return problem("attributes must be an object and missing_included a number >= 0")
+    with state.lock:
+        order.quirks = {"attributes": attributes, "missing_included": missing,
+                        "product_null": bool(body.get("product_null"))}
+        return ok({"code": code, "quirks": order.quirks})
+
+
 def advance(state, request):
     token = _body(request).get("token")
     if token is not None and token not in state.shops:
@@ -162,15 +180,20 @@ def kaspi_faults(state, request):
     responses = body.get("responses", [])
     if not all(isinstance(r, int) and 400 <= r <= 599 for r in responses):
         return problem("responses must be HTTP error statuses, e.g. [429, 500, 503]")
+    forbidden_as = body.get("forbidden_as", state.kaspi_forbidden_as)
+    if forbidden_as not in ("json", "token", "html"):
+        return problem("forbidden_as must be json, token or html")
     with state.lock:
         if "responses" in body:
             state.kaspi_faults.clear()
             state.kaspi_faults.extend(responses)
+        state.kaspi_forbidden_as = forbidden_as
         state.kaspi_retry_after = int(body.get("retry_after", state.kaspi_retry_after))
         state.kaspi_malformed = int(body.get("malformed", state.kaspi_malformed))
         state.kaspi_malformed_after = int(body.get("malformed_after", 0))
         state.kaspi_flaky_rate = float(body.get("flaky_rate", state.kaspi_flaky_rate))
-        return ok({"responses": list(state.kaspi_faults), "malformed": state.kaspi_malformed,
+        return ok({"responses": list(state.kaspi_faults), "forbidden_as": state.kaspi_forbidden_as,
+                   "malformed": state.kaspi_malformed,
                    "malformed_after": state.kaspi_malformed_after, "flaky_rate": state.kaspi_flaky_rate})
 
 
@@ -358,6 +381,17 @@ def webhook_log(state, request):
         return ok(list(state.webhooks))
 
 
+def set_latency(state, request):
+    """How long every WAHA call and every model answer takes, in milliseconds (benchmarks)."""
+    body = _body(request)
+    values = {key: body.get(key, 0) for key in ("waha_ms", "llm_ms")}
+    if not all(isinstance(v, int | float) and 0 <= v <= 60_000 for v in values.values()):
+        return problem("waha_ms and llm_ms must be milliseconds from 0 to 60000")
+    with state.lock:
+        state.waha_latency, state.llm_latency = values["waha_ms"] / 1000, values["llm_ms"] / 1000
+    return ok(values)
+
+
 # --- OpenAI ------------------------------------------------------------------------------
 def set_mode(state, request):
     body = _body(request)
@@ -396,6 +430,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/kaspi/orders", add_order, ["POST"]),
     ("/_sandbox/kaspi/orders/<code>", get_order, ["GET"]),
     ("/_sandbox/kaspi/orders/<code>/status", set_status, ["POST"]),
+    ("/_sandbox/kaspi/orders/<code>/quirks", set_quirks, ["POST"]),
     ("/_sandbox/kaspi/advance", advance, ["POST"]),
     ("/_sandbox/kaspi/faults", kaspi_faults, ["POST"]),
     ("/_sandbox/kaspi/stats", kaspi_stats, ["GET"]),
@@ -413,6 +448,7 @@ RULES = [Rule(path, endpoint=view, methods=methods) for path, view, methods in [
     ("/_sandbox/waha/webhook", set_webhook, ["POST"]),
     ("/_sandbox/waha/inbound", inbound, ["POST"]),
     ("/_sandbox/waha/webhooks", webhook_log, ["GET"]),
+    ("/_sandbox/latency", set_latency, ["POST"]),
     ("/_sandbox/waha/talk-back", set_talk_back, ["POST"]),
     ("/_sandbox/openai/mode", set_mode, ["POST"]),
     ("/_sandbox/kaspi/repeat", set_repeat, ["POST"]),

@@ -13,6 +13,8 @@ from .state import DAY_MS, STATES, STATUSES, now_ms
 PREFIX = "/kaspi/shop/api/v2"
 JSONAPI = "application/vnd.api+json"
 MASKED = {"COMPLETED", "CANCELLED", "RETURNED"}  # reported: phones hidden once an order is over
+FORBIDDEN_HTML = ("<!DOCTYPE html><html><head><title>403 Forbidden</title></head>"
+                  "<body><h1>403 Forbidden</h1><p>Request blocked.</p></body></html>")
 NOT_FOUND_HTML = ("<!DOCTYPE html><html><head><title>404 Not Found</title></head>"
                   "<body><h1>Страница не найдена</h1></body></html>")
 
@@ -39,6 +41,10 @@ def endpoint(view):
 
 def _refusal(state, request):
     fault, retry_after = state.take_kaspi_fault()
+    if fault == 403 and state.kaspi_forbidden_as == "html":  # a firewall or geo-block in front of Kaspi
+        return Response(FORBIDDEN_HTML, 403, content_type="text/html; charset=utf-8")
+    if fault == 403 and state.kaspi_forbidden_as == "token":
+        return error(403, "Access denied: invalid X-Auth-Token")
     if fault:
         headers = {"Retry-After": str(retry_after)} if fault == 429 else None
         return error(fault, HTTP_STATUS_CODES.get(fault, "Error"), headers)
@@ -135,6 +141,8 @@ def entry_product(state, request, shop, entry_id):
         order, entry = state.entries_by_id.get(entry_id, (None, None))
         if order is None or order.shop != shop.token:
             return error(404, "Order entry not found")
+        if order.quirks.get("product_null"):
+            return {"data": None}
     p = entry.product
     return {"data": {"type": "masterproducts", "id": data.opaque_id("product", p.code),
                      "attributes": {"code": p.code, "name": p.name, "manufacturer": p.manufacturer,
@@ -177,7 +185,8 @@ def _document(base, orders, include):
     body = {"data": [_order(base, o, include) for o in orders]}
     included = {}  # JSON:API lists each included resource once
     for o in orders:
-        resources = [_entry(base, e) for e in o.entries] if "entries" in include else []
+        missing = o.quirks.get("missing_included", 0)  # linked in relationships, left out here
+        resources = [_entry(base, e) for e in o.entries[missing:]] if "entries" in include else []
         resources += [_customer(o)] if "user" in include else []
         for resource in resources:
             included.setdefault((resource["type"], resource["id"]), resource)
@@ -210,6 +219,7 @@ def _order(base, o, include):
     }
     if o.address:
         attributes["deliveryAddress"] = o.address
+    attributes.update(o.quirks.get("attributes", {}))
     entries, user = {"links": {"related": f"{url}/entries"}}, {"links": {"related": f"{url}/user"}}
     if "entries" in include:
         entries["data"] = [{"type": "orderentries", "id": e.id} for e in o.entries]

@@ -61,6 +61,8 @@ def chat_completions(state, request):
         state.llm_requests.append({"model": model, "messages": messages, "time": time.time(),
                                    "params": {k: v for k, v in body.items() if k not in ("model", "messages")}})
     mode = state.take_llm_mode()
+    if state.llm_latency:
+        state.stopping.wait(state.llm_latency)
     if mode == "error500":
         return error(500, "The server had an error while processing your request. Sorry about that!",
                      "server_error")

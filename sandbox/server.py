@@ -69,7 +69,7 @@ class SandboxServer:
 
 def start(host="127.0.0.1", port=0, webhook_url=None, webhook_hmac_key="",
           waha_api_key="sandbox-waha-key", demo=False, tick_seconds=5.0, ack_delay=1.0,
-          log_requests=False, talk_back=None, repeat_rate=0.0, true_lift=0.0):
+          log_requests=False, talk_back=None, repeat_rate=0.0, true_lift=0.0, waha_latency=0.0, llm_latency=0.0):
     """Serve in a daemon thread; port 0 picks a free port (see `.url`)."""
     if host not in LOOPBACK:
         raise ValueError(f"the sandbox binds loopback only, not {host!r}")
@@ -77,7 +77,7 @@ def start(host="127.0.0.1", port=0, webhook_url=None, webhook_hmac_key="",
     talk_back = (0.5 if demo else 0.0) if talk_back is None else talk_back
     state = State(waha_api_key=waha_api_key, webhook_url=webhook_url,
                   webhook_hmac_key=webhook_hmac_key, ack_delay=ack_delay, talk_back=talk_back,
-                  repeat_rate=repeat_rate, true_lift=true_lift)
+                  repeat_rate=repeat_rate, true_lift=true_lift, waha_latency=waha_latency, llm_latency=llm_latency)
     httpd = make_server(host, port, make_app(state), threaded=True,
                         request_handler=WSGIRequestHandler if log_requests else QuietHandler)
     server = SandboxServer(state, httpd)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from . import data
 
 STATES = ("NEW", "SIGN_REQUIRED", "PICKUP", "DELIVERY", "KASPI_DELIVERY", "ARCHIVE")
+# ARRIVED (a pre-order the merchant marked arrived) is seen in production, beyond the documented eight.
 STATUSES = ("APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT", "COMPLETED", "CANCELLING", "CANCELLED",
-            "KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED")
+            "KASPI_DELIVERY_RETURN_REQUESTED", "RETURN_ACCEPTED_BY_MERCHANT", "RETURNED", "ARRIVED")
 ARCHIVED = {"COMPLETED", "CANCELLED", "RETURNED", "KASPI_DELIVERY_RETURN_REQUESTED",
             "RETURN_ACCEPTED_BY_MERCHANT"}
 FINISHED = {"COMPLETED", "CANCELLED", "RETURNED"}  # advance() leaves these alone
@@ -56,6 +57,9 @@ class Order:
     delivery_cost: int
     express: bool = False
     cancellation_reason: str = None
+    # Odd replies Kaspi gives (see control.set_quirks): attribute overrides, entries linked but
+    # left out of `included`, a product reply with `data: null`.
+    quirks: dict = field(default_factory=dict)
 
     @property
     def state(self):
@@ -99,13 +103,14 @@ class Shop:
 
 class State:
     def __init__(self, waha_api_key="sandbox-waha-key", webhook_url=None, webhook_hmac_key="",
-                 ack_delay=1.0, talk_back=0.0, repeat_rate=0.0, true_lift=0.0):
+                 ack_delay=1.0, talk_back=0.0, repeat_rate=0.0, true_lift=0.0, waha_latency=0.0, llm_latency=0.0):
         self.lock = threading.RLock()
         self.stopping = threading.Event()  # set on shutdown so sleeping handlers wake up
         self.generation = 0  # bumped by reset(), so late webhooks of a previous test are dropped
         self.start_config = {"waha_api_key": waha_api_key, "webhook_url": webhook_url,
                              "webhook_hmac_key": webhook_hmac_key, "ack_delay": ack_delay,
-                             "talk_back": talk_back, "repeat_rate": repeat_rate, "true_lift": true_lift}
+                             "talk_back": talk_back, "repeat_rate": repeat_rate, "true_lift": true_lift,
+                             "start_latency": (waha_latency, llm_latency)}
         self.reset()
 
     def reset(self):
@@ -119,6 +124,7 @@ class State:
             self.kaspi_faults, self.kaspi_retry_after, self.kaspi_malformed = deque(), 1, 0
             self.kaspi_malformed_after = 0  # good 200s to give before the malformed ones
             self.kaspi_flaky_rate, self.kaspi_flaky = 0.0, random.Random(7)
+            self.kaspi_forbidden_as = "json"  # how a queued 403 answers: json, token or html
             self.kaspi_requests, self.kaspi_by_status = 0, Counter()
             self.kaspi_log = deque(maxlen=20_000)  # the latest requests, for tests to inspect
             self.sessions = {}
@@ -129,6 +135,8 @@ class State:
             # (flaky_rate); a share of sendText calls drops the connection after sending (drop_rate).
             self.waha_flaky_rate, self.waha_drop_rate, self.waha_random = 0.0, 0.0, random.Random(9)
             self.waha_by_fault = Counter()
+            # Latency of every WAHA call and every model answer, for benchmarks (seconds).
+            self.waha_latency, self.llm_latency = self.start_latency
             self.not_on_whatsapp, self.lids = set(), {}
             self.lids_mode = "ok"  # or pn_null, 400 (NOWEB without store), 404 (old WAHA), 500, 422
             self.waha_tier = "PLUS"  # CORE serves only the `default` session
@@ -340,6 +348,6 @@ def _next_status(order, rng):
             pickup = order.delivery_mode == "DELIVERY_PICKUP"
             return "CANCELLED", rng.choice(data.CANCEL_AT_PICKUP if pickup else data.CANCEL_IN_DELIVERY)
         return "COMPLETED", None
-    following = {"CANCELLING": "CANCELLED", "KASPI_DELIVERY_RETURN_REQUESTED": "RETURN_ACCEPTED_BY_MERCHANT",
+    following = {"ARRIVED": "ACCEPTED_BY_MERCHANT", "CANCELLING": "CANCELLED", "KASPI_DELIVERY_RETURN_REQUESTED": "RETURN_ACCEPTED_BY_MERCHANT",
                  "RETURN_ACCEPTED_BY_MERCHANT": "RETURNED"}
     return following[order.status], ("BUYER_CANCELLATION_BY_CSC" if order.status == "CANCELLING" else None)

@@ -63,6 +63,8 @@ def endpoint(view):
     def wrapped(state, request, **values):
         if request.headers.get("X-Api-Key") != state.waha_api_key:
             return reply({"message": "Unauthorized", "statusCode": 401}, 401)
+        if state.waha_latency:
+            state.stopping.wait(state.waha_latency)
         flaky = state.take_waha_flaky()
         if flaky:  # before anything happens: nothing was sent
             return failure("Connection Closed", flaky)

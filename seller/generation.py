@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import openai
 from django.conf import settings
+from django.db import connection
 
 from messaging.models import Trigger
 
@@ -42,6 +43,13 @@ def cached_client(api_key, base_url, timeout, max_retries) -> openai.OpenAI:
     # One client per configuration, shared by the llm worker's threads: it keeps its connections open.
     # The SDK retries 429, 5xx, timeouts and lost connections itself, with backoff, `max_retries` times.
     return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+
+def release_database_connection():
+    """The model takes about a second: the connection goes back to the pool meanwhile (the next
+    query borrows one again), so a threads pool of 64 shares a few connections, not 64."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
 
 
 # The model is asked from these threads, so a step waits at most GENERATION_DEADLINE_SECONDS
@@ -83,6 +91,7 @@ def write_with(message, data: dict, fallback_text: str, voice: str, goal: str) -
 
     if not settings.OPENAI_API_KEY:
         return use_fallback("no_api_key")
+    release_database_connection()
     started = time.monotonic()
     measured = {"generation_ms": None, "prompt_tokens": None, "completion_tokens": None}
     try:

@@ -33,6 +33,26 @@ def clean_redis():
     clean()
 
 
+@pytest.fixture(autouse=True)
+def clean_rabbitmq_queues():
+    """With TEST_BROKER_URL on RabbitMQ, the project's queues start each test empty (their
+    messages would outlive a test: the queues are durable)."""
+    if not django_settings.BROKER_IS_RABBITMQ:
+        yield
+        return
+
+    def purge():
+        from config.celery_app import app
+
+        with app.connection_for_write() as conn:
+            for queue in django_settings.CELERY_TASK_QUEUES:
+                queue(conn.default_channel).declare()
+                queue(conn.default_channel).purge()
+    purge()
+    yield
+    purge()
+
+
 @pytest.fixture(scope="session")
 def sandbox_server():
     from sandbox.server import start
@@ -83,7 +103,7 @@ def webhooks_to_app(sandbox, live_server):
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """A real Celery worker (Redis broker, every queue) in a thread of this process."""
+    """A real Celery worker (the test broker, every queue) in a thread of this process."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery_app import app

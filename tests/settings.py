@@ -1,13 +1,15 @@
 """Test settings: the project's own, with a test database and a Redis DB number of its own.
 
-Override with TEST_DATABASE_URL / TEST_REDIS_URL (e.g. to run two checkouts side by side).
+Override with TEST_DATABASE_URL / TEST_REDIS_URL (e.g. to run two checkouts side by side), and
+TEST_BROKER_URL for a RabbitMQ broker (its own vhost: the tests purge the project's queues).
 """
 
 import os
 
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-os.environ["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+# TEST_BROKER_URL (e.g. amqp://guest:guest@127.0.0.1:5672/aiseller_test) runs the tests on RabbitMQ.
+os.environ["CELERY_BROKER_URL"] = os.environ.get("TEST_BROKER_URL") or os.environ["REDIS_URL"]
 os.environ.setdefault("SECRET_KEY", "tests-only-secret")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Zq3mJ2l3oWcD6bq0y1o0e9V8rY3bHq2hYw5x9m8kQ2c=")
 os.environ.setdefault("WAHA_API_KEY", "sandbox-waha-key")

@@ -291,6 +291,10 @@ class ShopStatusSerializer(serializers.Serializer):
     token_status = serializers.CharField()
     last_synced_at = serializers.DateTimeField(allow_null=True)
     last_sync_error = serializers.CharField(allow_blank=True)
+    last_sync_error_at = serializers.DateTimeField(allow_null=True)
+    sync_failures = serializers.IntegerField(help_text="Failed syncs in a row")
+    sync_paused_until = serializers.DateTimeField(allow_null=True, help_text="Kaspi answered 403 not about the token")
+    quarantined_orders = serializers.IntegerField(help_text="Orders that could not be parsed or saved (admin)")
 
 
 class WebhookSessionSerializer(serializers.Serializer):

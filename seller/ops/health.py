@@ -73,8 +73,12 @@ def shops(shop_ids: list[int] | None = None) -> list[dict]:
             "token_status": shop.token_status,
             "last_synced_at": shop.last_synced_at,
             "last_sync_error": redact(shop.last_sync_error)[:300],
+            "last_sync_error_at": shop.last_sync_error_at,
+            "sync_failures": shop.sync_failures,
+            "sync_paused_until": shop.sync_paused_until,
+            "quarantined_orders": shop.quarantined,
         }
-        for shop in shops_of(shop_ids).order_by("pk")
+        for shop in shops_of(shop_ids).annotate(quarantined=Count("quarantined_orders")).order_by("pk")
     ]
 
 

@@ -255,3 +255,59 @@ def test_it_pages_10000_orders_of_one_shop_quickly(box):
         pages, total, page = body["meta"]["pageCount"], total + len(body["data"]), page + 1
     assert total == body["meta"]["totalCount"] > 3000
     assert time.monotonic() - started < 15
+
+
+class TestOddReplies:
+    """What the sync must live through, served on request (see tests/kaspi/test_odd_replies.py)."""
+
+    def order(self, box):
+        box.control("kaspi/shops", expect=201, token="shop-token", orders=0)
+        items = [{"product_code": "106363023", "quantity": 1}, {"product_code": "100812766", "quantity": 1}]
+        return box.control("kaspi/orders", expect=201, token="shop-token", items=items)
+
+    def test_attributes_can_be_overridden_and_entries_left_out_of_included(self, box):
+        order = self.order(box)
+        box.control(f"kaspi/orders/{order['code']}/quirks", attributes={"creationDate": None, "code": "9" * 60},
+                    missing_included=1)
+
+        body = box.orders(**{"include[orders]": "entries"}).json()
+
+        [resource] = body["data"]
+        assert (resource["attributes"]["creationDate"], resource["attributes"]["code"]) == (None, "9" * 60)
+        linked = [link["id"] for link in resource["relationships"]["entries"]["data"]]
+        assert len(linked) == 2 and [item["id"] for item in body["included"]] == linked[1:]
+        assert box.orders(**{"filter[orders][code]": order["code"]}).json()["meta"]["totalCount"] == 1
+
+    def test_a_product_reply_can_be_null_and_quirks_cleared(self, box):
+        order = self.order(box)
+        entry = order["items"][0]["entry_id"]
+        box.control(f"kaspi/orders/{order['code']}/quirks", product_null=True)
+        assert box.kaspi(f"/orderentries/{entry}/product").json() == {"data": None}
+
+        box.control(f"kaspi/orders/{order['code']}/quirks")
+        assert box.kaspi(f"/orderentries/{entry}/product").json()["data"]["attributes"]["code"] == "106363023"
+
+    def test_bad_quirks_are_refused(self, box):
+        order = self.order(box)
+        box.control(f"kaspi/orders/{order['code']}/quirks", expect=400, attributes=["code"])
+        box.control("kaspi/orders/000/quirks", expect=404)
+
+    @pytest.mark.parametrize("how, content_type, token_named", [
+        ("token", JSONAPI, True), ("json", JSONAPI, False), ("html", "text/html", False)])
+    def test_a_queued_403_answers_as_asked(self, box, shop, how, content_type, token_named):
+        box.control("kaspi/faults", responses=[403], forbidden_as=how)
+        response = box.orders()
+        assert response.status_code == 403 and response.headers["Content-Type"].startswith(content_type)
+        assert ("X-Auth-Token" in response.text) is token_named
+        assert box.orders().status_code == 200  # then normal service
+
+    def test_an_arrived_pre_order_moves_on_to_accepted(self, box, shop):
+        order = box.control("kaspi/orders", expect=201, token="shop-token", status="ARRIVED")
+        box.control("kaspi/advance", token="shop-token")
+        assert box.look(f"kaspi/orders/{order['code']}")["status"] == "ACCEPTED_BY_MERCHANT"
+
+
+def test_latencies_are_set_in_milliseconds_and_checked(box):
+    assert box.control("latency", waha_ms=100, llm_ms=800) == {"waha_ms": 100, "llm_ms": 800}
+    box.control("latency", expect=400, waha_ms=-1)
+    box.control("latency", waha_ms=0, llm_ms=0)

@@ -1,0 +1,78 @@
+"""Where a message's CPU goes: the pipeline's three steps run in this process, one message
+after the other, under cProfile, with no latency in the stand-ins.
+
+    python bench/profile_steps.py [--orders 200] [--top 40]
+
+Prints the queries each step makes per message and the functions that cost the most. Uses the
+pipeline benchmark's database and Redis DB (see bench/pipeline.py), afresh.
+"""
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pipeline as bench  # noqa: E402  (sets the environment up as the benchmark does)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--show-queries", action="store_true", help="print each step's SQL for the first message")
+    args = parser.parse_args()
+    bench.create_database()
+    run = bench.Bench(argparse.Namespace(model_latency_ms=0, waha_latency_ms=0))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kaspi_sync.sync import sync_shop
+    from messaging import sending
+    from messaging.models import OutboundMessage
+    from seller import eligibility, writer
+
+    call_command("migrate", verbosity=0)
+    bench.clean_redis()
+    try:
+        shop = run.setup_shop()
+        for _ in range(args.orders):
+            run.new_order()
+        sync_shop(shop)
+        ids = list(OutboundMessage.objects.order_by("pk").values_list("pk", flat=True))
+        steps = {"check_eligibility": eligibility.check_message, "generate_message": writer.write_message,
+                 "send_whatsapp": sending.send_message}
+        profile, queries, seconds = cProfile.Profile(), {}, {}
+        for name, step in steps.items():
+            started = time.process_time()
+            with CaptureQueriesContext(connection) as captured:
+                profile.enable()
+                for message_id in ids:
+                    step(message_id)
+                profile.disable()
+            seconds[name] = time.process_time() - started
+            queries[name] = len(captured.captured_queries) / len(ids)
+            if args.show_queries:
+                per_message = len(captured.captured_queries) // len(ids)
+                print(f"--- {name}")
+                for query in captured.captured_queries[:per_message]:
+                    print("   ", query["sql"][:160])
+        sent = OutboundMessage.objects.filter(status="sent").count()
+        print(f"{len(ids)} messages, {sent} sent")
+        for name in steps:
+            print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU (profiled), {queries[name]:.1f} queries per message")
+        stats = pstats.Stats(profile).sort_stats("cumulative")
+        stats.print_stats(r"(seller|messaging|kaspi_sync|openai|requests|redis)/", args.top)
+    finally:
+        run.close()
+        bench.clean_redis()
+
+
+if __name__ == "__main__":
+    main()
