@@ -145,6 +145,94 @@ def collect(win: Window, by: str | None) -> dict:
     }
 
 
+GROUPINGS = (None, "shop", "trigger", "day")
+
+
+def collect_all(win: Window) -> dict:
+    """{grouping: collect(win, grouping)} for the four groupings, the events read once
+    (PostgreSQL; elsewhere each grouping is counted on its own)."""
+    if connection.vendor != "postgresql":
+        return {by: collect(win, by) for by in GROUPINGS}
+    outcomes, reasons = outcomes_in_one_pass(win)
+    collected = {}
+    for by in GROUPINGS:
+        rows = in_window(OutboundMessage.objects.all(), "generated_at", win, "shop_id")
+        generation = grouped(
+            rows, group_key(by, False, "generated_at"),
+            generated=Count("pk"),
+            fallback=Count("pk", filter=Q(source=OutboundMessage.Source.FALLBACK)),
+            repair_asked=Count("pk", filter=~Q(repair_reason="")),
+            repaired=Count("pk", filter=~Q(repair_reason="") & Q(source=OutboundMessage.Source.AI)),
+            latency_avg_ms=Avg("generation_ms"),
+            latency_max_ms=Max("generation_ms"),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+        )
+        replied_rows = in_window(OutboundMessage.objects.all(), "replied_at", win, "shop_id")
+        replies = grouped(replied_rows, group_key(by, False, "replied_at"), replied=Count("pk"))
+        found_outcomes, found_reasons = outcomes[by], reasons[by]
+        groups = set(found_outcomes) | set(generation) | set(replies) | ({None} if by is None else set())
+        collected[by] = {
+            group: figures(found_outcomes.get(group, {}), found_reasons.get(group, {}), generation.get(group, {}),
+                           replies.get(group, {}))
+            for group in groups
+        }
+    return collected
+
+
+def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
+    """What `collect` counts from the events, for every grouping at once: ({grouping: {group:
+    {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}). One scan gives each message's
+    outcomes per local day; a message counts once per day, and once in the other groupings (on the
+    first day it had that outcome), so the per-day rows add up to the distinct counts."""
+    mapping = [(status, outcome) for outcome, statuses in OUTCOMES.items() for status in statuses]
+    mapping += [(status, "with_reason:" + status) for status in WITH_REASON]
+    where, params = ["e.at <= %s"], [win.end]
+    if win.start:
+        where.append("e.at >= %s")
+        params.append(win.start)
+    if win.shop_id:
+        where.append("m.shop_id = %s")
+        params.append(win.shop_id)
+    if win.shop_ids is not None:
+        where.append("m.shop_id = ANY(%s)")
+        params.append(list(win.shop_ids))
+    values = ", ".join(["(%s, %s)"] * len(mapping))
+    # Statuses that count for no outcome still make their group exist (with zeros), as in `collect`.
+    sql = f"""
+        WITH outcome(status, name) AS (VALUES {values}),
+        per_day AS (
+            SELECT DISTINCT e.message_id, o.name, m.shop_id, m.trigger, m.reason,
+                   (e.at AT TIME ZONE %s)::date AS day
+            FROM {MessageEvent._meta.db_table} e
+            JOIN {OutboundMessage._meta.db_table} m ON m.id = e.message_id
+            LEFT JOIN outcome o ON o.status = e.status
+            WHERE {" AND ".join(where)}
+        ), marked AS (
+            SELECT *, day = MIN(day) OVER (PARTITION BY message_id, name) AS first FROM per_day
+        )
+        SELECT shop_id, trigger, day, name, reason, COUNT(*), SUM(CASE WHEN first THEN 1 ELSE 0 END)
+        FROM marked GROUP BY shop_id, trigger, day, name, reason"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for pair in mapping for p in pair] + [settings.SELLER_TIMEZONE] + params)
+        rows = cursor.fetchall()
+    outcomes = {by: {} for by in GROUPINGS}
+    reasons = {by: {} for by in GROUPINGS}
+    for shop_id, trigger, day, name, reason, on_day, first in rows:
+        for by, group, n in ((None, None, first), ("shop", shop_id, first), ("trigger", trigger, first),
+                             ("day", day, on_day)):
+            counted = outcomes[by].setdefault(group, {})
+            if name is None or not n:
+                continue
+            if name.startswith("with_reason:"):
+                status = name.removeprefix("with_reason:")
+                by_reason = reasons[by].setdefault(group, {}).setdefault(status, {})
+                by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
+            else:
+                counted[name] = counted.get(name, 0) + n
+    return outcomes, reasons
+
+
 def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
     counts = {name: outcomes.get(name) or 0 for name in OUTCOMES}
     blocked = dict(sorted(reasons.get(Status.BLOCKED, {}).items()))
@@ -218,15 +306,16 @@ def summary(win: Window) -> dict:
 
 
 def count_all(win: Window) -> dict:
-    total = collect(win, None)[None]
+    collected = collect_all(win)
+    total = collected[None][None]
     total["generation_latency_ms"]["p95"] = p95_latency(win)
 
-    by_shop = collect(win, "shop")
+    by_shop = collected["shop"]
     sold = sales.report(win)
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
                  .values_list("pk", "name"))
-    by_trigger = collect(win, "trigger")
-    by_day = collect(win, "day")
+    by_trigger = collected["trigger"]
+    by_day = collected["day"]
     zero = figures({}, {}, {}, {})
     if by_day or sold["by_day"] or win.start:
         first = win.start.astimezone(local_zone()).date() if win.start else min(set(by_day) | set(sold["by_day"]))
