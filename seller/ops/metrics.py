@@ -191,28 +191,31 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     if win.start:
         where.append("e.at >= %s")
         params.append(win.start)
+    shops = []
     if win.shop_id:
-        where.append("m.shop_id = %s")
+        shops.append("shop_id = %s")
         params.append(win.shop_id)
     if win.shop_ids is not None:
-        where.append("m.shop_id = ANY(%s)")
+        shops.append("shop_id = ANY(%s)")
         params.append(list(win.shop_ids))
+    if shops:
+        where.append(f"e.message_id IN (SELECT id FROM {OutboundMessage._meta.db_table} WHERE {' AND '.join(shops)})")
     values = ", ".join(["(%s, %s)"] * len(mapping))
+    # Narrow rows first (message, outcome, day), the message's shop, trigger and reason joined last.
     # Statuses that count for no outcome still make their group exist (with zeros), as in `collect`.
     sql = f"""
         WITH outcome(status, name) AS (VALUES {values}),
         per_day AS (
-            SELECT DISTINCT e.message_id, o.name, m.shop_id, m.trigger, m.reason,
-                   (e.at AT TIME ZONE %s)::date AS day
-            FROM {MessageEvent._meta.db_table} e
-            JOIN {OutboundMessage._meta.db_table} m ON m.id = e.message_id
-            LEFT JOIN outcome o ON o.status = e.status
+            SELECT e.message_id, o.name, (e.at AT TIME ZONE %s)::date AS day
+            FROM {MessageEvent._meta.db_table} e LEFT JOIN outcome o ON o.status = e.status
             WHERE {" AND ".join(where)}
+            GROUP BY 1, 2, 3
         ), marked AS (
-            SELECT *, day = MIN(day) OVER (PARTITION BY message_id, name) AS first FROM per_day
+            SELECT message_id, name, day, day = MIN(day) OVER (PARTITION BY message_id, name) AS first FROM per_day
         )
-        SELECT shop_id, trigger, day, name, reason, COUNT(*), SUM(CASE WHEN first THEN 1 ELSE 0 END)
-        FROM marked GROUP BY shop_id, trigger, day, name, reason"""
+        SELECT m.shop_id, m.trigger, d.day, d.name, m.reason, COUNT(*), SUM(CASE WHEN d.first THEN 1 ELSE 0 END)
+        FROM marked d JOIN {OutboundMessage._meta.db_table} m ON m.id = d.message_id
+        GROUP BY m.shop_id, m.trigger, d.day, d.name, m.reason"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [p for pair in mapping for p in pair] + [settings.SELLER_TIMEZONE] + params)
         rows = cursor.fetchall()
