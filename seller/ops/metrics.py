@@ -154,30 +154,55 @@ def collect_all(win: Window) -> dict:
     if connection.vendor != "postgresql":
         return {by: collect(win, by) for by in GROUPINGS}
     outcomes, reasons = outcomes_in_one_pass(win)
+    generation = rows_in_one_pass(win, "generated_at", GENERATION_SQL)
+    replies = rows_in_one_pass(win, "replied_at", "COUNT(*) AS replied")
     collected = {}
     for by in GROUPINGS:
-        rows = in_window(OutboundMessage.objects.all(), "generated_at", win, "shop_id")
-        generation = grouped(
-            rows, group_key(by, False, "generated_at"),
-            generated=Count("pk"),
-            fallback=Count("pk", filter=Q(source=OutboundMessage.Source.FALLBACK)),
-            repair_asked=Count("pk", filter=~Q(repair_reason="")),
-            repaired=Count("pk", filter=~Q(repair_reason="") & Q(source=OutboundMessage.Source.AI)),
-            latency_avg_ms=Avg("generation_ms"),
-            latency_max_ms=Max("generation_ms"),
-            prompt_tokens=Sum("prompt_tokens"),
-            completion_tokens=Sum("completion_tokens"),
-        )
-        replied_rows = in_window(OutboundMessage.objects.all(), "replied_at", win, "shop_id")
-        replies = grouped(replied_rows, group_key(by, False, "replied_at"), replied=Count("pk"))
-        found_outcomes, found_reasons = outcomes[by], reasons[by]
-        groups = set(found_outcomes) | set(generation) | set(replies) | ({None} if by is None else set())
+        groups = set(outcomes[by]) | set(generation[by]) | set(replies[by]) | ({None} if by is None else set())
         collected[by] = {
-            group: figures(found_outcomes.get(group, {}), found_reasons.get(group, {}), generation.get(group, {}),
-                           replies.get(group, {}))
+            group: figures(outcomes[by].get(group, {}), reasons[by].get(group, {}), generation[by].get(group, {}),
+                           replies[by].get(group, {}))
             for group in groups
         }
     return collected
+
+
+# What `collect` reads from the rows generated in the window, as SQL.
+GENERATION_SQL = """COUNT(*) AS generated, COUNT(*) FILTER (WHERE source = 'fallback') AS fallback,
+    COUNT(*) FILTER (WHERE repair_reason <> '') AS repair_asked,
+    COUNT(*) FILTER (WHERE repair_reason <> '' AND source = 'ai') AS repaired,
+    AVG(generation_ms) AS latency_avg_ms, MAX(generation_ms) AS latency_max_ms,
+    SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens"""
+# GROUPING(shop_id, trigger, day) of each grouping set: a bit for each column not grouped by.
+GROUPING_BITS = {7: None, 3: "shop", 5: "trigger", 6: "day"}
+
+
+def rows_in_one_pass(win: Window, moment: str, aggregates: str) -> dict:
+    """{grouping: {group: {name: value}}} of the outbox rows whose `moment` is in the window."""
+    where, params = [f"{moment} <= %s"], [win.end]
+    if win.start:
+        where.append(f"{moment} >= %s")
+        params.append(win.start)
+    if win.shop_id:
+        where.append("shop_id = %s")
+        params.append(win.shop_id)
+    if win.shop_ids is not None:
+        where.append("shop_id = ANY(%s)")
+        params.append(list(win.shop_ids))
+    sql = f"""
+        SELECT GROUPING(shop_id, trigger, day), shop_id, trigger, day, {aggregates}
+        FROM (SELECT *, ({moment} AT TIME ZONE %s)::date AS day FROM {OutboundMessage._meta.db_table}
+              WHERE {" AND ".join(where)}) windowed
+        GROUP BY GROUPING SETS ((), (shop_id), (trigger), (day))"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [settings.SELLER_TIMEZONE, *params])
+        names = [column.name for column in cursor.description[4:]]
+        found = {by: {} for by in GROUPINGS}
+        for bits, shop_id, trigger, day, *values in cursor.fetchall():
+            by = GROUPING_BITS[bits]
+            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day}[by]
+            found[by][group] = dict(zip(names, values))
+    return found
 
 
 def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
