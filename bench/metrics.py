@@ -148,7 +148,8 @@ def timed(client, url):
 
 
 def plans(now):
-    """PostgreSQL's plans of the heaviest queries: the lift's customers and the attribution."""
+    """PostgreSQL's plans of the heaviest queries: the outbox outcomes, the lift's customers and the
+    attribution."""
     from django.db import connection
     from django.db.models import Count
 
@@ -159,9 +160,11 @@ def plans(now):
     with metrics.for_aggregates(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN ANALYZE " + sql, params)
         lift = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN ANALYZE " + metrics.outcomes_query(everything)[0], metrics.outcomes_query(everything)[1])
+        outcomes = "\n".join(row[0] for row in cursor.fetchall())
         attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
                       .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))
-    return {"lift_by_variant": lift, "attribution_by_trigger": attributed}
+    return {"outbox_outcomes_one_pass": outcomes, "lift_by_variant": lift, "attribution_by_trigger": attributed}
 
 
 def main():

@@ -210,6 +210,28 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}). One scan gives each message's
     outcomes per local day; a message counts once per day, and once in the other groupings (on the
     first day it had that outcome), so the per-day rows add up to the distinct counts."""
+    with connection.cursor() as cursor:
+        cursor.execute(*outcomes_query(win))
+        rows = cursor.fetchall()
+    outcomes = {by: {} for by in GROUPINGS}
+    reasons = {by: {} for by in GROUPINGS}
+    for shop_id, trigger, day, name, reason, on_day, first in rows:
+        for by, group, n in ((None, None, first), ("shop", shop_id, first), ("trigger", trigger, first),
+                             ("day", day, on_day)):
+            counted = outcomes[by].setdefault(group, {})
+            if name is None or not n:
+                continue
+            if name.startswith("with_reason:"):
+                status = name.removeprefix("with_reason:")
+                by_reason = reasons[by].setdefault(group, {}).setdefault(status, {})
+                by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
+            else:
+                counted[name] = counted.get(name, 0) + n
+    return outcomes, reasons
+
+
+def outcomes_query(win: Window) -> tuple[str, list]:
+    """The SQL of `outcomes_in_one_pass` and its parameters."""
     mapping = [(status, outcome) for outcome, statuses in OUTCOMES.items() for status in statuses]
     mapping += [(status, "with_reason:" + status) for status in WITH_REASON]
     where, params = ["e.at <= %s"], [win.end]
@@ -241,24 +263,7 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
         SELECT m.shop_id, m.trigger, d.day, d.name, m.reason, COUNT(*), SUM(CASE WHEN d.first THEN 1 ELSE 0 END)
         FROM marked d JOIN {OutboundMessage._meta.db_table} m ON m.id = d.message_id
         GROUP BY m.shop_id, m.trigger, d.day, d.name, m.reason"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [p for pair in mapping for p in pair] + [settings.SELLER_TIMEZONE] + params)
-        rows = cursor.fetchall()
-    outcomes = {by: {} for by in GROUPINGS}
-    reasons = {by: {} for by in GROUPINGS}
-    for shop_id, trigger, day, name, reason, on_day, first in rows:
-        for by, group, n in ((None, None, first), ("shop", shop_id, first), ("trigger", trigger, first),
-                             ("day", day, on_day)):
-            counted = outcomes[by].setdefault(group, {})
-            if name is None or not n:
-                continue
-            if name.startswith("with_reason:"):
-                status = name.removeprefix("with_reason:")
-                by_reason = reasons[by].setdefault(group, {}).setdefault(status, {})
-                by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
-            else:
-                counted[name] = counted.get(name, 0) + n
-    return outcomes, reasons
+    return sql, [value for pair in mapping for value in pair] + [settings.SELLER_TIMEZONE] + params
 
 
 def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
