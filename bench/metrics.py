@@ -121,20 +121,15 @@ def seed(now):
 
 @contextmanager
 def the_plain_path():
-    """The endpoint as it was before the one-pass count and the plain `by_day`: each grouping
-    counted on its own from the events, and the days written by the nested DRF serializers."""
-    from seller.ops import api, metrics
+    """The endpoint as it was before the one-pass counts: each grouping counted on its own."""
+    from seller.ops import metrics
 
-    class Nested(api.MetricsSerializer):
-        by_day = api.DayFiguresSerializer(many=True)
-
-    one_pass, serializer = metrics.collect_all, api.MetricsSerializer
+    one_pass = metrics.collect_all
     metrics.collect_all = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}
-    api.MetricsSerializer = Nested
     try:
         yield
     finally:
-        metrics.collect_all, api.MetricsSerializer = one_pass, serializer
+        metrics.collect_all = one_pass
 
 
 def timed(client, url):
@@ -160,7 +155,8 @@ def plans(now):
     with metrics.for_aggregates(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN ANALYZE " + sql, params)
         lift = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("EXPLAIN ANALYZE " + metrics.outcomes_query(everything)[0], metrics.outcomes_query(everything)[1])
+        sql, params = metrics.outcomes_query(everything)
+        cursor.execute("EXPLAIN ANALYZE " + sql, params)
         outcomes = "\n".join(row[0] for row in cursor.fetchall())
         attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
                       .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))

@@ -1,15 +1,12 @@
-"""The metrics' fast path (the events read once for every grouping, the days written as plain
-dicts) gives exactly what the plain computation gives: each grouping counted on its own, and the
-days through the nested DRF serializers."""
+"""The metrics' fast path (the events and rows read once for every grouping) gives exactly what
+the plain computation gives: each grouping counted on its own."""
 
-import json
 import random
 from datetime import timedelta
 
 from django.utils import timezone
 
 from kaspi_sync.models import Shop
-from seller.ops import api as metrics_api
 from seller.ops import metrics
 
 STATUS_PATHS = [
@@ -84,18 +81,3 @@ def test_one_pass_counts_exactly_what_each_grouping_counts_on_its_own(history, s
     MessageEvent.objects.create(message=old, status="read", at=later)
     for win in windows(shops, later):
         assert metrics.collect_all(win) == plain(win)
-
-
-def test_the_days_written_as_plain_dicts_are_what_the_nested_serializers_write(history, shop, settings):
-    settings.OPENAI_INPUT_PRICE_PER_1M, settings.OPENAI_OUTPUT_PRICE_PER_1M = 1.0, 2.0
-    rng, now = random.Random(7), timezone.now()
-    generated_history(history, [shop], rng, 30, now)
-
-    class Nested(metrics_api.MetricsSerializer):
-        by_day = metrics_api.DayFiguresSerializer(many=True)
-
-    summary = metrics.summary(metrics.Window(since=None, start=None, end=now))
-    fast, nested = metrics_api.MetricsSerializer(summary).data, Nested(summary).data
-
-    assert len(fast["by_day"]) >= 10 and any(day["sent"] for day in fast["by_day"])
-    assert json.dumps(fast) == json.dumps(nested)  # same keys, same order, same values
