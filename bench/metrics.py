@@ -8,7 +8,8 @@ read by the app's settings here). Writes a year of history by COPY: orders of 40
 outbox row for half of them with its status history (events), a 10 % holdout, two variants, and the
 orders credited to messages; then asks the endpoint BENCH_ROUNDS times (5) for all history, the
 last 30 days and one shop, and keeps the median, with PostgreSQL's plan of the heaviest queries,
-in bench/results/metrics.json.
+in bench/results/metrics.json; each case also as it was before the one-pass counts ("before": each
+grouping counted on its own), and the two paths' figures compared.
 """
 
 import json
