@@ -168,9 +168,9 @@ def collect_all(win: Window) -> dict:
 
 
 # What `collect` reads from the rows generated in the window, as SQL.
-GENERATION_SQL = """COUNT(*) AS generated, COUNT(*) FILTER (WHERE source = 'fallback') AS fallback,
+GENERATION_SQL = f"""COUNT(*) AS generated, COUNT(*) FILTER (WHERE source = '{OutboundMessage.Source.FALLBACK}') AS fallback,
     COUNT(*) FILTER (WHERE repair_reason <> '') AS repair_asked,
-    COUNT(*) FILTER (WHERE repair_reason <> '' AND source = 'ai') AS repaired,
+    COUNT(*) FILTER (WHERE repair_reason <> '' AND source = '{OutboundMessage.Source.AI}') AS repaired,
     AVG(generation_ms) AS latency_avg_ms, MAX(generation_ms) AS latency_max_ms,
     SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens"""
 # GROUPING(shop_id, trigger, day) of each grouping set: a bit for each column not grouped by.
