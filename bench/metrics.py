@@ -8,7 +8,8 @@ read by the app's settings here). Writes a year of history by COPY: orders of 40
 outbox row for half of them with its status history (events), a 10 % holdout, two variants, and the
 orders credited to messages; then asks the endpoint BENCH_ROUNDS times (5) for all history, the
 last 30 days and one shop, and keeps the median, with PostgreSQL's plan of the heaviest queries,
-in bench/results/metrics.json.
+in bench/results/metrics.json; each case also as it was before the one-pass counts ("before": each
+grouping counted on its own), and the two paths' figures compared.
 """
 
 import json
@@ -17,6 +18,7 @@ import platform
 import random
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -68,10 +70,10 @@ def seed(now):
         state = rng.choices(["delivered", "cancelled", "returned", "accepted"], weights=[88, 7, 2, 3])[0]
         orders.append((shop.pk, f"B{n}", str(300_000_000 + n), state, Decimal(rng.randrange(2_000, 90_000)),
                        created, created + timedelta(days=2) if state == "delivered" else None,
-                       rng.choice(phones), "Айгерим", "", "", "", "", "", now, now))
+                       rng.choice(phones), "Айгерим", "", "", "", "", "", "", now, now))
     names = ["shop_id", "kaspi_id", "code", "state", "total_price", "created_at_kaspi", "delivered_at",
              "customer_phone", "customer_first_name", "customer_last_name", "kaspi_state", "kaspi_status",
-             "cancellation_reason", "delivery_mode", "first_seen_at", "updated_at"]
+             "cancellation_reason", "delivery_mode", "pickup_point_id", "first_seen_at", "updated_at"]
     order_ids = insert_rows(Order, names, orders, return_ids=True)
 
     rows, histories = [], []
@@ -101,7 +103,8 @@ def seed(now):
                    updated_at=at, not_before=None, reserved_at=None, text="", fallback_reason="", chat_id="",
                    waha_message_id="", attempts=1, last_error="", generated_at=None, sent_at=None,
                    delivered_at=None, read_at=None, replied_at=None, prompt_tokens=None, completion_tokens=None,
-                   generation_ms=None, source="", variant="")
+                   generation_ms=None, source="", variant="", waha_raw_id="", first_reply="",
+                   repair_reason="", second_reply="")
         row.update(fields)
         rows.append(row)
         histories.append([(status, at + timedelta(seconds=step)) for step, status in enumerate(moves)])
@@ -117,18 +120,32 @@ def seed(now):
     return shop, len(events), credited
 
 
+@contextmanager
+def the_plain_path():
+    """The endpoint as it was before the one-pass counts: each grouping counted on its own."""
+    from seller.ops import metrics
+
+    one_pass = metrics.collect_all
+    metrics.collect_all = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}
+    try:
+        yield
+    finally:
+        metrics.collect_all = one_pass
+
+
 def timed(client, url):
     seconds = []
     for _ in range(ROUNDS):
         started = time.perf_counter()
-        response = client.get(url)
+        response = client.get(url, secure=True)  # as behind HTTPS: no redirect
         seconds.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.content[:300]
-    return median(seconds), response.json()
+        assert response.status_code == 200, (response.status_code, response.content[:300])
+    return round(median(seconds), 3), response.json()
 
 
 def plans(now):
-    """PostgreSQL's plans of the heaviest queries: the lift's customers and the attribution."""
+    """PostgreSQL's plans of the heaviest queries: the outbox outcomes, the lift's customers and the
+    attribution."""
     from django.db import connection
     from django.db.models import Count
 
@@ -139,9 +156,12 @@ def plans(now):
     with metrics.for_aggregates(), connection.cursor() as cursor:
         cursor.execute("EXPLAIN ANALYZE " + sql, params)
         lift = "\n".join(row[0] for row in cursor.fetchall())
+        sql, params = metrics.outcomes_query(everything)
+        cursor.execute("EXPLAIN ANALYZE " + sql, params)
+        outcomes = "\n".join(row[0] for row in cursor.fetchall())
         attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
                       .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))
-    return {"lift_by_variant": lift, "attribution_by_trigger": attributed}
+    return {"outbox_outcomes_one_pass": outcomes, "lift_by_variant": lift, "attribution_by_trigger": attributed}
 
 
 def main():
@@ -173,19 +193,24 @@ def main():
     client = APIClient()
     user = get_user_model().objects.filter(username="bench").first()
     client.force_authenticate(user or get_user_model().objects.create_superuser("bench", "bench@example.kz", "bench"))
-    client.get("/ai-seller/metrics?days=1")  # the first request loads the app's code
+    client.get("/ai-seller/metrics?days=1", secure=True)  # the first request loads the app's code
     cases = {"all history": "/ai-seller/metrics", "last 30 days": "/ai-seller/metrics?days=30",
              "one shop, last 365 days": f"/ai-seller/metrics?shop={shop.pk}&days=365"}
-    timings, figures = {}, None
+    timings, figures = {"before": {}, "after": {}}, None
     for name, url in cases.items():
-        seconds, answer = timed(client, url)
-        timings[name] = round(seconds, 3)
+        with the_plain_path():
+            timings["before"][name], _ = timed(client, url)
+        timings["after"][name], answer = timed(client, url)
         figures = figures or answer
     from seller.ops import metrics, sales
 
     everything = metrics.Window(since=None, start=None, end=timezone.now())
     parts = {}
-    for name, part in (("whole summary", metrics.count_all), ("of which does it sell (sales.report)", sales.report)):
+    plain_collect = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}  # noqa: E731
+    for name, part in (("outbox figures, each grouping on its own (before)", plain_collect),
+                       ("outbox figures, one pass (after)", metrics.collect_all),
+                       ("does it sell (sales.report)", sales.report),
+                       ("whole summary (after)", metrics.count_all)):
         seconds = []
         for _ in range(ROUNDS):
             started = time.perf_counter()
@@ -193,10 +218,13 @@ def main():
                 part(everything)
             seconds.append(time.perf_counter() - started)
         parts[name] = round(median(seconds), 3)
+    with metrics.for_aggregates():  # the same figures both ways (tests/api/test_metrics_fast.py checks it too)
+        assert plain_collect(everything) == metrics.collect_all(everything), "the two paths disagree"
     result = {
         "orders": ORDERS, "messages": MESSAGES, "events": events, "customers": CUSTOMERS,
         "credited_orders": credited, "rounds": ROUNDS, "target_seconds": TARGET_SECONDS,
-        "seconds_median": timings,
+        "seconds_median": timings["after"],
+        "seconds_median_before": timings["before"],
         "parts_all_history_seconds_median": parts,
         "figures_all_history": {key: figures[key] for key in ("sent", "attribution", "messaged", "holdout", "lift")},
         "plans": {name: plan.splitlines() for name, plan in plans(now).items()},
@@ -207,8 +235,9 @@ def main():
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"all history, by part: {parts}")
-    for name, seconds in timings.items():
-        print(f"GET /ai-seller/metrics, {name}: {seconds} s (median of {ROUNDS}; target < {TARGET_SECONDS} s)")
+    for name, seconds in timings["after"].items():
+        print(f"GET /ai-seller/metrics, {name}: {seconds} s, before {timings['before'][name]} s "
+              f"(median of {ROUNDS}; target < {TARGET_SECONDS} s)")
     print(f"-> {RESULTS}")
 
 

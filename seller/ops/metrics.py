@@ -145,6 +145,127 @@ def collect(win: Window, by: str | None) -> dict:
     }
 
 
+GROUPINGS = (None, "shop", "trigger", "day")
+
+
+def collect_all(win: Window) -> dict:
+    """{grouping: collect(win, grouping)} for the four groupings, the events read once
+    (PostgreSQL; elsewhere each grouping is counted on its own)."""
+    if connection.vendor != "postgresql":
+        return {by: collect(win, by) for by in GROUPINGS}
+    outcomes, reasons = outcomes_in_one_pass(win)
+    generation = rows_in_one_pass(win, "generated_at", GENERATION_SQL)
+    replies = rows_in_one_pass(win, "replied_at", "COUNT(*) AS replied")
+    collected = {}
+    for by in GROUPINGS:
+        groups = set(outcomes[by]) | set(generation[by]) | set(replies[by]) | ({None} if by is None else set())
+        collected[by] = {
+            group: figures(outcomes[by].get(group, {}), reasons[by].get(group, {}), generation[by].get(group, {}),
+                           replies[by].get(group, {}))
+            for group in groups
+        }
+    return collected
+
+
+# What `collect` reads from the rows generated in the window, as SQL.
+GENERATION_SQL = f"""COUNT(*) AS generated, COUNT(*) FILTER (WHERE source = '{OutboundMessage.Source.FALLBACK}') AS fallback,
+    COUNT(*) FILTER (WHERE repair_reason <> '') AS repair_asked,
+    COUNT(*) FILTER (WHERE repair_reason <> '' AND source = '{OutboundMessage.Source.AI}') AS repaired,
+    AVG(generation_ms) AS latency_avg_ms, MAX(generation_ms) AS latency_max_ms,
+    SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens"""
+# GROUPING(shop_id, trigger, day) of each grouping set: a bit for each column not grouped by.
+GROUPING_BITS = {7: None, 3: "shop", 5: "trigger", 6: "day"}
+
+
+def rows_in_one_pass(win: Window, moment: str, aggregates: str) -> dict:
+    """{grouping: {group: {name: value}}} of the outbox rows whose `moment` is in the window."""
+    where, params = [f"{moment} <= %s"], [win.end]
+    if win.start:
+        where.append(f"{moment} >= %s")
+        params.append(win.start)
+    if win.shop_id:
+        where.append("shop_id = %s")
+        params.append(win.shop_id)
+    if win.shop_ids is not None:
+        where.append("shop_id = ANY(%s)")
+        params.append(list(win.shop_ids))
+    sql = f"""
+        SELECT GROUPING(shop_id, trigger, day), shop_id, trigger, day, {aggregates}
+        FROM (SELECT *, ({moment} AT TIME ZONE %s)::date AS day FROM {OutboundMessage._meta.db_table}
+              WHERE {" AND ".join(where)}) windowed
+        GROUP BY GROUPING SETS ((), (shop_id), (trigger), (day))"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [settings.SELLER_TIMEZONE, *params])
+        names = [column.name for column in cursor.description[4:]]
+        found = {by: {} for by in GROUPINGS}
+        for bits, shop_id, trigger, day, *values in cursor.fetchall():
+            by = GROUPING_BITS[bits]
+            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day}[by]
+            found[by][group] = dict(zip(names, values))
+    return found
+
+
+def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
+    """What `collect` counts from the events, for every grouping at once: ({grouping: {group:
+    {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}). One scan gives each message's
+    outcomes per local day; a message counts once per day, and once in the other groupings (on the
+    first day it had that outcome), so the per-day rows add up to the distinct counts."""
+    with connection.cursor() as cursor:
+        cursor.execute(*outcomes_query(win))
+        rows = cursor.fetchall()
+    outcomes = {by: {} for by in GROUPINGS}
+    reasons = {by: {} for by in GROUPINGS}
+    for shop_id, trigger, day, name, reason, on_day, first in rows:
+        for by, group, n in ((None, None, first), ("shop", shop_id, first), ("trigger", trigger, first),
+                             ("day", day, on_day)):
+            counted = outcomes[by].setdefault(group, {})
+            if name is None or not n:
+                continue
+            if name.startswith("with_reason:"):
+                status = name.removeprefix("with_reason:")
+                by_reason = reasons[by].setdefault(group, {}).setdefault(status, {})
+                by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
+            else:
+                counted[name] = counted.get(name, 0) + n
+    return outcomes, reasons
+
+
+def outcomes_query(win: Window) -> tuple[str, list]:
+    """The SQL of `outcomes_in_one_pass` and its parameters."""
+    mapping = [(status, outcome) for outcome, statuses in OUTCOMES.items() for status in statuses]
+    mapping += [(status, "with_reason:" + status) for status in WITH_REASON]
+    where, params = ["e.at <= %s"], [win.end]
+    if win.start:
+        where.append("e.at >= %s")
+        params.append(win.start)
+    shops = []
+    if win.shop_id:
+        shops.append("shop_id = %s")
+        params.append(win.shop_id)
+    if win.shop_ids is not None:
+        shops.append("shop_id = ANY(%s)")
+        params.append(list(win.shop_ids))
+    if shops:
+        where.append(f"e.message_id IN (SELECT id FROM {OutboundMessage._meta.db_table} WHERE {' AND '.join(shops)})")
+    values = ", ".join(["(%s, %s)"] * len(mapping))
+    # Narrow rows first (message, outcome, day), the message's shop, trigger and reason joined last.
+    # Statuses that count for no outcome still make their group exist (with zeros), as in `collect`.
+    sql = f"""
+        WITH outcome(status, name) AS (VALUES {values}),
+        per_day AS (
+            SELECT e.message_id, o.name, (e.at AT TIME ZONE %s)::date AS day
+            FROM {MessageEvent._meta.db_table} e LEFT JOIN outcome o ON o.status = e.status
+            WHERE {" AND ".join(where)}
+            GROUP BY 1, 2, 3
+        ), marked AS (
+            SELECT message_id, name, day, day = MIN(day) OVER (PARTITION BY message_id, name) AS first FROM per_day
+        )
+        SELECT m.shop_id, m.trigger, d.day, d.name, m.reason, COUNT(*), SUM(CASE WHEN d.first THEN 1 ELSE 0 END)
+        FROM marked d JOIN {OutboundMessage._meta.db_table} m ON m.id = d.message_id
+        GROUP BY m.shop_id, m.trigger, d.day, d.name, m.reason"""
+    return sql, [value for pair in mapping for value in pair] + [settings.SELLER_TIMEZONE] + params
+
+
 def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
     counts = {name: outcomes.get(name) or 0 for name in OUTCOMES}
     blocked = dict(sorted(reasons.get(Status.BLOCKED, {}).items()))
@@ -218,15 +339,16 @@ def summary(win: Window) -> dict:
 
 
 def count_all(win: Window) -> dict:
-    total = collect(win, None)[None]
+    collected = collect_all(win)
+    total = collected[None][None]
     total["generation_latency_ms"]["p95"] = p95_latency(win)
 
-    by_shop = collect(win, "shop")
+    by_shop = collected["shop"]
     sold = sales.report(win)
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
                  .values_list("pk", "name"))
-    by_trigger = collect(win, "trigger")
-    by_day = collect(win, "day")
+    by_trigger = collected["trigger"]
+    by_day = collected["day"]
     zero = figures({}, {}, {}, {})
     if by_day or sold["by_day"] or win.start:
         first = win.start.astimezone(local_zone()).date() if win.start else min(set(by_day) | set(sold["by_day"]))

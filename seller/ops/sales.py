@@ -60,6 +60,9 @@ def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
     if win.shop_id:
         where += " AND m.shop_id = %s"
         params.append(win.shop_id)
+    if win.shop_ids is not None:  # a merchant's shops only
+        where += f" AND m.shop_id IN ({', '.join(['%s'] * len(win.shop_ids)) or 'NULL'})"
+        params += list(win.shop_ids)
     per = ", ".join(KEY_COLUMNS[key] for key in ("shop_id", *keys))
     per_f = ", ".join(f"f.{KEY_COLUMNS[key]}" for key in ("shop_id", *keys))
     grouped = ", ".join(KEY_COLUMNS[key] for key in by)
@@ -111,6 +114,8 @@ def attributed(win, by: tuple) -> dict:
         orders = orders.filter(created_at_kaspi__gte=win.start)
     if win.shop_id:
         orders = orders.filter(shop_id=win.shop_id)
+    if win.shop_ids is not None:
+        orders = orders.filter(shop_id__in=win.shop_ids)
     if not by:
         row = orders.aggregate(orders=Count("pk"), revenue=Sum("total_price"))
         return {(): (row["orders"], float(row["revenue"] or 0))}
@@ -137,6 +142,8 @@ def sends_by_variant(win) -> dict:
         rows = rows.filter(sent_at__gte=win.start)
     if win.shop_id:
         rows = rows.filter(shop_id=win.shop_id)
+    if win.shop_ids is not None:
+        rows = rows.filter(shop_id__in=win.shop_ids)
     counted = rows.order_by().values("trigger", "variant").annotate(
         sent=Count("pk"), replied=Count("pk", filter=Q(replied_at__isnull=False)))
     return {(row["trigger"], row["variant"]): replies_figures(row["sent"], row["replied"]) for row in counted}
