@@ -23,10 +23,10 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from statistics import median
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import fresh_db  # noqa: E402  (a sibling module: benchmarks run as `python bench/NAME.py`)
 DATABASE_URL = os.environ.get("BENCH_METRICS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench_metrics")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.update(DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
@@ -40,16 +40,6 @@ TARGET_SECONDS = 1.0
 RESULTS = ROOT / "bench" / "results" / "metrics.json"
 
 
-def create_database():
-    import psycopg
-
-    name = urlsplit(DATABASE_URL).path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
-    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(now):
@@ -167,7 +157,7 @@ def plans(now):
 def main():
     reuse = os.environ.get("BENCH_REUSE") == "1"  # measure again on the data of the last run
     if not reuse:
-        create_database()
+        fresh_db.recreate(DATABASE_URL)
     import django
 
     django.setup()

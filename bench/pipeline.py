@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # sandbox and this script stay this checkout's.
 APP = Path(os.environ.get("BENCH_APP_DIR", ROOT)).resolve()
 sys.path.insert(0, str(APP))
+import fresh_db  # noqa: E402  (a sibling module: benchmarks run as `python bench/NAME.py`)
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench_pipeline")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", REDIS_URL)
@@ -52,15 +53,6 @@ WAHA_CALLS_PER_MESSAGE = 2  # check-exists, then sendText
 DONE = ("sent", "delivered", "read")
 
 
-def create_database():
-    import psycopg
-
-    name = urlsplit(DATABASE_URL).path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def clean_redis():
@@ -387,7 +379,7 @@ def main():
     parser.add_argument("--label", default="latest", help="the run's name under \"runs\" in pipeline.json")
     args = parser.parse_args()
 
-    create_database()
+    fresh_db.recreate(DATABASE_URL)
     bench = Bench(args)  # the sandbox first: the settings read its URLs from the environment
     os.chdir(APP)  # Celery's Django fix-up puts the working directory first on sys.path
     import django

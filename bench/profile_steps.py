@@ -24,7 +24,7 @@ def main():
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--show-queries", action="store_true", help="print each step's SQL for the first message")
     args = parser.parse_args()
-    bench.create_database()
+    bench.fresh_db.recreate(bench.DATABASE_URL)
     run = bench.Bench(argparse.Namespace(model_latency_ms=0, waha_latency_ms=0))
     import django
 

@@ -17,10 +17,10 @@ import random
 import sys
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import fresh_db  # noqa: E402  (a sibling module: benchmarks run as `python bench/NAME.py`)
 DATABASE_URL = os.environ.get("BENCH_RECS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_recs_bench")
 os.environ.update(DATABASE_URL=DATABASE_URL, DJANGO_SETTINGS_MODULE="config.settings", LOG_LEVEL="WARNING")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret")
@@ -30,16 +30,6 @@ ORDERS, CUSTOMERS, EVALUATED, SEED = 3000, 1200, 300, 11
 RESULTS = ROOT / "bench" / "results" / "recommendations.json"
 
 
-def create_database():
-    import psycopg
-
-    name = urlsplit(DATABASE_URL).path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
-    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(history):
@@ -97,7 +87,7 @@ def measure(orders):
 
 
 def main():
-    create_database()
+    fresh_db.recreate(DATABASE_URL)
     import django
 
     django.setup()

@@ -18,10 +18,10 @@ import time
 from datetime import timedelta
 from statistics import median
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import fresh_db  # noqa: E402  (a sibling module: benchmarks run as `python bench/NAME.py`)
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.update(DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL, CELERY_BROKER_URL=REDIS_URL,
@@ -34,16 +34,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 RESULTS = ROOT / "bench" / "results" / "sync.json"
 
 
-def create_database():
-    import psycopg
-
-    name = urlsplit(DATABASE_URL).path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to use database {name!r}: a benchmark database's name contains 'bench'")
-    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:  # afresh, so every run starts alike
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def start_sandbox():
@@ -86,7 +76,7 @@ def clean_redis():
 
 
 def main():
-    create_database()
+    fresh_db.recreate(DATABASE_URL)
     import django
 
     django.setup()

@@ -11,7 +11,7 @@ from django.conf import settings
 from kaspi_sync.models import Shop
 from messaging import connect
 from messaging.models import OptOut
-from tests.ops.test_dashboard_browser import ARGS, ARTIFACTS, chromium  # noqa: F401  (the browser fixture)
+from tests.ops.test_dashboard_browser import ARTIFACTS, admin_page, chromium  # noqa: F401  (the browser fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SESSION = "shop-almaty"
@@ -30,16 +30,7 @@ def waha_session(sandbox, name=SESSION):
 def test_an_operator_connects_a_shop_from_no_session_to_working(sandbox, live_server, chromium, operator):
     shop = Shop.objects.create(name="Tech Store Almaty", kaspi_token="kaspi-connect-token", waha_session=SESSION)
     assert waha_session(sandbox) is None
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    sync_playwright, executable = chromium
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 760})
-        page.goto(f"{live_server.url}/admin/")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", "ops-password")
-        page.click("input[type=submit]")
+    with admin_page(chromium, live_server, 1100, 760) as page:
         page.goto(f"{live_server.url}/admin/kaspi_sync/shop/{shop.pk}/change/")
         page.click(f"text=Connect WhatsApp (session {SESSION})")
         page.wait_for_function("document.getElementById('status').textContent === 'NO SESSION'")
@@ -62,7 +53,6 @@ def test_an_operator_connects_a_shop_from_no_session_to_working(sandbox, live_se
         notice = page.inner_text(".messagelist")
         page.click("button[value=stop]")
         page.wait_for_function("document.getElementById('status').textContent === 'STOPPED'")
-        browser.close()
 
     assert "WAHA Core serves only the `default` session" in core_note and "WAHA Plus" in core_note
     assert first_qr.startswith("data:image/png;base64,") and base64.b64decode(first_qr.split(",")[1]).startswith(PNG)

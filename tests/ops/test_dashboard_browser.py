@@ -3,6 +3,7 @@ with the figures of the API, filter by shop, start a new counting period. The sc
 as a test artifact (var/test-artifacts/dashboard.png, or TEST_ARTIFACTS_DIR)."""
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,22 +38,31 @@ def chromium():
     return sync_playwright, CHROMIUM
 
 
+@contextmanager
+def admin_page(chromium, live_server, width: int, height: int):
+    """A headless Chromium page logged in to the admin as `ops` (password `ops-password`)."""
+    sync_playwright, executable = chromium
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{live_server.url}/admin/")
+        page.fill("#id_username", "ops")
+        page.fill("#id_password", "ops-password")
+        page.click("input[type=submit]")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_operator_sees_the_charts_filters_by_shop_and_resets(live_server, chromium, admin_user):
     tech, kitchen = seed(days=14)
     client = APIClient()
     client.force_authenticate(admin_user)
     expected = client.get("/ai-seller/metrics?days=14").json()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    sync_playwright, executable = chromium
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1250})
-        page.goto(f"{live_server.url}/admin/")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", "ops-password")
-        page.click("input[type=submit]")
+    with admin_page(chromium, live_server, 1400, 1250) as page:
         page.click("text=AI seller dashboard")
         page.select_option("#id_days", "14")
         page.click("input[value=Show]")
@@ -78,7 +88,6 @@ def test_an_operator_sees_the_charts_filters_by_shop_and_resets(live_server, chr
         page.click("input[name=reset]")
         notice = page.inner_text(".messagelist")
         sent_since_reset = page.inner_text("#figures .figure:first-child b")
-        browser.close()
 
     assert heading == "AI seller dashboard"
     assert all(pixels > 2000 for pixels in painted.values()), painted

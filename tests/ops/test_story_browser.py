@@ -7,23 +7,14 @@ import pytest
 from kaspi_sync.models import Shop
 
 from .story_data import PHONE, seed
-from .test_dashboard_browser import ARGS, ARTIFACTS, chromium  # noqa: F401  (the browser fixture)
+from .test_dashboard_browser import ARTIFACTS, admin_page, chromium  # noqa: F401  (the browser fixture)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_operator_follows_a_customer_and_takes_a_shop_towards_live(live_server, chromium, admin_user, sandbox):
     data = seed()
     sandbox.control("kaspi/shops", token="demo-kaspi-token-dry", orders=0)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    sync_playwright, executable = chromium
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        page.goto(f"{live_server.url}/admin/")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", "ops-password")
-        page.click("input[type=submit]")
+    with admin_page(chromium, live_server, 1500, 1000) as page:
 
         page.goto(f"{live_server.url}/admin/messaging/outboundmessage/")
         page.screenshot(path=str(ARTIFACTS / "outbox.png"), full_page=True)
@@ -50,7 +41,6 @@ def test_an_operator_follows_a_customer_and_takes_a_shop_towards_live(live_serve
         states = dict(zip(page.locator("tr.step").evaluate_all("rows => rows.map(r => r.dataset.step)"),
                           page.locator("tr.step td:nth-child(2)").all_inner_texts()))
         go_live_disabled = page.locator("input[name=go_live]").is_disabled()
-        browser.close()
 
     assert no_add == 0  # history is not added by hand
     assert any("held until 09:00 27.11.2026 Almaty: quiet hours" in row and "Айгерим" in row for row in rows)
