@@ -67,8 +67,7 @@ def model_label(answer: dict) -> str:
     """The label in the model's JSON, however it is spelled; "" when there is none."""
     raw = answer.get("label", answer.get("category", answer.get("class", "")))
     label = re.sub(r"[^a-z]", "", str(raw).lower())
-    label = LABEL_SPELLING.get(label, label)
-    return next((known for known in LABELS if known.replace("_", "") == label), "")
+    return LABEL_SPELLING.get(label) or next((known for known in LABELS if known.replace("_", "") == label), "")
 
 
 def classify(text: str, use_model: bool = True) -> Label:
