@@ -7,7 +7,10 @@ point at a real one (--real): the stand-in's figures measure our code and the pr
 a real model's figures measure the model. The rule pass alone is what answers when the model
 is down, and what decides opt-outs, complaints and requests for a person in any case.
 
-    python bench/classifier.py [--real] [--corpus PATH ...]   -> bench/results/classifier.json
+    python bench/classifier.py [--real] [--corpus PATH ...] [--out PATH]   -> bench/results/classifier.json
+
+BENCH_APP_DIR: another checkout's code to measure (e.g. main, for "before"); the corpora, the
+XX
 
 bench/replies.tsv and bench/replies_holdout.tsv are always run; both have been tuned on (the
 second was held out until issue #14's rule pass was written), so --corpus adds a set that was not.
@@ -24,7 +27,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = Path(os.environ.get("BENCH_APP_DIR", ROOT)).resolve()
+CALLED_FROM = Path.cwd()
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(APP))
+os.chdir(APP)  # Celery's Django fix-up puts the working directory first on sys.path
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 import django  # noqa: E402
@@ -112,7 +119,10 @@ def main():
     parser.add_argument("--real", action="store_true", help="the model in OPENAI_* instead of the sandbox's stand-in")
     parser.add_argument("--corpus", action="append", type=Path, default=[], metavar="PATH",
                         help="one more TSV corpus (label<TAB>reply) to run; repeatable")
+    parser.add_argument("--out", type=Path, default=RESULT, help=f"where the JSON goes (default {RESULT.relative_to(ROOT)})")
     args = parser.parse_args()
+    args.corpus = [CALLED_FROM / path for path in args.corpus]
+    args.out = CALLED_FROM / args.out
     for path in args.corpus:
         if not path.is_file():
             parser.error(f"no such corpus: {path}")
@@ -123,6 +133,7 @@ def main():
         server = start()
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY = server.openai_url, "sandbox"
     result = {"targets": TARGETS, "model": "real: " + settings.OPENAI_MODEL if args.real else "sandbox stand-in",
+              "code": "this checkout" if APP == ROOT else f"{APP.name} (BENCH_APP_DIR)",
               "tuned_on": [path.name for path in CORPORA], "corpora": {}}
     try:
         for path in CORPORA + args.corpus:
@@ -134,8 +145,8 @@ def main():
     finally:
         if server:
             server.stop()
-    RESULT.parent.mkdir(exist_ok=True)
-    RESULT.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     for name, runs in result["corpora"].items():
         print(f"{name} ({runs['lines']} replies):")
         for run_name in ("keywords_only", "keywords_and_model"):
@@ -143,7 +154,7 @@ def main():
             recalls = ", ".join(f"{label} {c['recall']:.0%}/{c['precision'] or 0:.0%}" for label, c in run["classes"].items())
             print(f"  {run_name}: accuracy {run['accuracy']:.1%}; recall/precision: {recalls}; "
                   f"targets met: {run['meets_targets']}")
-    print(f"written to {RESULT.relative_to(ROOT)}")
+    print(f"written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from .model import ModelUnavailable, ask_json
 
 ORDER_QUESTION, SHOP_QUESTION, THANKS = rules.ORDER_QUESTION, rules.SHOP_QUESTION, rules.THANKS
 COMPLAINT, PERSON, OPT_OUT, OTHER, UNKNOWN = rules.COMPLAINT, rules.PERSON, rules.OPT_OUT, rules.OTHER, "unknown"
+QUESTIONS = (ORDER_QUESTION, SHOP_QUESTION)
 LABELS = (ORDER_QUESTION, SHOP_QUESTION, THANKS, COMPLAINT, PERSON, OPT_OUT, OTHER)
 DECIDED_BY_KEYWORDS = rules.DECIDED_BY_RULES
 KAZAKH_LETTERS = re.compile(r"[әіңғүұқөһ]")
@@ -82,6 +83,9 @@ def classify(text: str, use_model: bool = True) -> Label:
         except ModelUnavailable:
             answer = {}
         label = model_label(answer)
+        question = next((found_label for found_label in found if found_label in QUESTIONS), None)
+        if label == OTHER and question:
+            return Label(question, "keywords", language)  # «other» is silence: a question is never dropped
         if label:
             model_language = str(answer.get("language", "")).strip().lower()
             return Label(label, "model", model_language if model_language in ("ru", "kk") else language)

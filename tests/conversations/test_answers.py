@@ -149,6 +149,14 @@ def test_a_label_spelled_as_a_real_model_spells_it_is_understood(chat):
     assert (HandledReply.objects.get().label, HandledReply.objects.get().label_source) == ("shop_question", "model")
 
 
+def test_a_question_the_model_calls_other_is_not_left_silent(chat):
+    chat.handle("Посылка уже в Астане?")  # the stand-in knows no word of it: «other»
+
+    reply = HandledReply.objects.get()
+    assert (reply.label, reply.label_source, reply.outcome) == ("order_question", "keywords", "handed_off")
+    assert chat.received() == [answerer.ACK["ru"].format(shop="Tech Store Almaty")]
+
+
 def test_when_the_model_answers_nonsense_the_reply_is_handed_off(chat):
     chat.sandbox.control("openai/mode", mode="nonsense")
     chat.handle("хм, а это что вообще")
