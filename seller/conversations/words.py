@@ -99,8 +99,10 @@ class Lexicon:
             return frozenset(found)
         best = 0
         for stem in self.by_letter.get(word[0], ()):
+            # A letter dropped from a five-letter stem leaves four, which too many words begin with.
+            slips = (0, 1) if len(stem) <= MIN_FUZZY else (-1, 0, 1)
             if len(stem) >= best and any(one_slip(word[:len(stem) + d], stem)
-                                         for d in (-1, 0, 1) if len(stem) + d <= len(word)):
+                                         for d in slips if len(stem) + d <= len(word)):
                 if len(stem) > best:
                     found, best = set(), len(stem)
                 found |= self.stems[stem]
