@@ -66,6 +66,11 @@ def one_slip(a: str, b: str) -> bool:
     return short[i:] == long[i + 1:]
 
 
+def ending_only(a: str, b: str) -> bool:
+    """The words differ in their last letter only: another ending («работаю», «работал»), not a slip."""
+    return a[:-1] == b[:-1] or a == b[:-1] or b == a[:-1]
+
+
 class Lexicon:
     """Named word classes (each a list of stems, "=" before a stem for the whole word only) and
     a matcher: which classes a word belongs to. A word that starts with a known stem is taken as
@@ -93,7 +98,8 @@ class Lexicon:
         # One slip (never in the first letter): a whole word explains it best; else the longest
         # stem it could begin with.
         for whole, classes in self.whole.items():
-            if len(whole) >= MIN_FUZZY and whole[0] == word[0] and one_slip(word, whole):
+            if (len(whole) >= MIN_FUZZY and whole[0] == word[0] and one_slip(word, whole)
+                    and not ending_only(word, whole)):
                 found |= classes
         if found:
             return frozenset(found)
