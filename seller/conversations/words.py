@@ -13,7 +13,7 @@ KAZAKH_FOLD = str.maketrans({"ә": "а", "і": "и", "ң": "н", "ғ": "г", "ү
                              "һ": "х", "ё": "е", "й": "и", "ь": "", "ъ": ""})
 # Latin typing of Russian and Kazakh (and Latin letters slipped into Cyrillic words): digraphs first.
 LATIN_DIGRAPHS = [("shch", "щ"), ("sch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"),
-                  ("ya", "я"), ("yu", "ю"), ("yo", "е"), ("ye", "е"), ("ia", "я"), ("iu", "ю")]
+                  ("ya", "я"), ("yu", "ю"), ("yo", "е"), ("ye", "е")]
 LATIN_LETTERS = str.maketrans({"a": "а", "b": "б", "c": "с", "d": "д", "e": "е", "f": "ф", "g": "г", "h": "х",
                                "i": "и", "j": "ж", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п",
                                "q": "к", "r": "р", "s": "с", "t": "т", "u": "у", "v": "в", "w": "у", "x": "х",
