@@ -209,9 +209,15 @@ class Reading:
         """A word of the class neither denied («без царапин», «претензий нет», «не сломано»,
         «ақауы жоқ») nor supposed («если сломается», «если будет брак»)."""
         return any(name in classes and not (i and self.tokens[i - 1] in DENIALS + ("не",))
-                   and not (i + 1 < len(self.tokens) and self.tokens[i + 1] in DENIALS)
-                   and not any(self.tokens[j] in IF for j in range(max(0, i - 4), i))
+                   and not (i + 1 < len(self.tokens) and self.tokens[i + 1] in DENIALS) and not self.supposed(i)
                    for i, classes in enumerate(self.words))
+
+    def supposed(self, i: int) -> bool:
+        """«если не понравится», «вдруг сломается»: a question about what may happen."""
+        return any(self.tokens[j] in IF for j in range(max(0, i - 4), i))
+
+    def actual(self, positions: list[int]) -> bool:
+        return any(not self.supposed(i) for i in positions)
 
     def not_mine(self) -> bool:
         """«не моя посылка», «не мой заказ»."""
@@ -245,7 +251,8 @@ def complaint(r: Reading) -> bool:
     return bool(
         # something broken, bad or maddening, unless denied or supposed
         r.undenied("defect") or r.undenied("anger") or r.has("late") or r.near("bad", "quality", 2, any_order=True)
-        or r.negated("broken_now", 2) or r.negated("responds", 2) or r.negated("genuine", 2) or r.negated("liked", 2)
+        or r.actual(r.negated("broken_now", 2) + r.negated("responds", 2) + r.negated("genuine", 2)
+                    + r.negated("liked", 2))
         # late or lost
         or r.phrase("до сих пор") or r.phrase("так и не") or r.phrase("сколько можно ждать")
         or (r.negated("arrived", 2) and r.has("long_wait"))
@@ -254,7 +261,8 @@ def complaint(r: Reading) -> bool:
         or r.near("kk_came", "kk_absent", 1)
         or r.near("kk_still", "kk_none", 4) or r.near("kk_period", "kk_absent", 4, any_order=True)
         # wrong, missing, opened, not as described
-        or r.negated("wrong_word", 1) or r.near("other_item", "sent_to_me", 3, any_order=True) or r.not_mine()
+        or r.negated("wrong_word", 1) or r.phrase("не то что") or (r.phrase("не то") and r.has("sent_to_me"))
+        or r.near("other_item", "sent_to_me", 3, any_order=True) or r.not_mine()
         or (r.has("missing") and r.has("box")) or (r.negated("was", 1) and r.has("box"))
         or r.near("box", "opened", 3, any_order=True) or r.near("one", "sent_to_me", 2, any_order=True)
         or r.near("kk_match", "kk_not", 2) or r.phrase("жок екен") or r.phrase("жок болып")
