@@ -20,7 +20,7 @@ LATIN_LETTERS = str.maketrans({"a": "а", "b": "б", "c": "с", "d": "д", "e": 
                                "y": "ы", "z": "з", "ı": "ы", "ş": "ш", "ç": "ч", "ğ": "г", "ñ": "н"})
 LATIN_WORD = re.compile(r"[a-zışçğñ]+")
 TOKEN = re.compile(r"[^\W\d_]+|\d+")
-MIN_FUZZY = 5  # shorter words differ by one letter too often («сынык» and «сынап» do not)
+MIN_FUZZY = 5  # a slip is read only in longer words: a short one is one letter from too many others
 
 
 def fold(text: str) -> str:
