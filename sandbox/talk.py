@@ -121,6 +121,9 @@ def reply_content(mode, facts, messages, obey):
     if facts.get("task") == "classify_reply":
         reply = str(facts.get("reply") or "")
         result = {"label": classify(reply), "language": language(reply)}
+        if mode == "realistic":  # a real model's liberties with the shape: spelling, case, extra keys
+            result = {"label": result["label"].replace("_", " ").capitalize(), "language": result["language"].upper(),
+                      "confidence": 0.9}
     else:
         result = answer(facts, facts.get("conversation") or [])
         if mode == "injection":

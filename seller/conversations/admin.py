@@ -45,6 +45,14 @@ class HandoffForm(forms.ModelForm):
         model = Handoff
         fields = []
 
+    def clean_reply(self):
+        """Refused here, before anything is saved: the operator sees why, and the text stays."""
+        text = self.cleaned_data.get("reply", "").strip()
+        problems = handoffs.operator_problems(self.instance, text) if text else []
+        if problems:
+            raise forms.ValidationError(["Not sent: the reply has " + problem + "." for problem in problems])
+        return text
+
 
 @admin.register(Handoff)
 class HandoffAdmin(ScopedAdmin):

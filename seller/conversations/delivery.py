@@ -1,6 +1,7 @@
 """An answer to the customer's WhatsApp, at most once, as the outbox does it: the row is
 `sending` and committed before the WAHA request; a run that finds it `sending` (its worker died)
-marks it `unknown` for an operator and never sends again. The send pace and 463 pauses apply."""
+marks it `unknown` for an operator and never sends again. The send pace and 463 pauses apply:
+an answer WhatsApp refused with a 463 waits until the number's pause ends, then goes."""
 
 import logging
 from datetime import timedelta
@@ -20,6 +21,7 @@ from . import handoffs
 
 log = logging.getLogger(__name__)
 Status, Kind = Answer.Status, Answer.Kind
+TIMELOCK = "reachout timelock (463): waits for the pause to end"
 
 
 def move(answer_id: int, expected: str, new_status: str, **fields) -> bool:
@@ -40,7 +42,10 @@ def send_answer(answer_id: int):
     if why_not:
         move(answer_id, Status.READY, Status.CANCELLED, reason=why_not)
         return
-    if session_state.paused_until(answer.session) and session_state.is_new_contact(answer.phone, answer.session):
+    paused = session_state.paused_until(answer.session)
+    if paused and answer.reason == TIMELOCK:
+        return  # its retry comes when the pause ends (or the reconciler's, if that retry is lost)
+    if paused and session_state.is_new_contact(answer.phone, answer.session):
         raise SendLater(15 * 60, "session paused for new contacts (463)")
     wait = pace.seconds_to_wait(answer.session)
     if wait:
@@ -73,8 +78,12 @@ def failed(answer: Answer, exc: WahaError):
         move(answer.pk, Status.SENDING, Status.UNKNOWN, reason=error)
         return
     if isinstance(exc, WahaReachoutTimelock):
-        session_state.pause(answer.session, str(exc))
-    elif exc.transient and answer.attempts + 1 < settings.WAHA_SEND_MAX_ATTEMPTS:
+        # Not a failure: WhatsApp sent nothing and will take it after the pause. The customer
+        # only waits; no person is needed.
+        until = session_state.pause(answer.session, str(exc))
+        move(answer.pk, Status.SENDING, Status.READY, reason=TIMELOCK)
+        raise SendLater(max((until - timezone.now()).total_seconds(), 60), TIMELOCK)
+    if exc.transient and answer.attempts + 1 < settings.WAHA_SEND_MAX_ATTEMPTS:
         move(answer.pk, Status.SENDING, Status.READY, reason=error)  # WAHA answered: nothing left
         raise SendLater(backoff(answer.attempts + 1), error)
     move(answer.pk, Status.SENDING, Status.FAILED, reason=exc.reason if not exc.transient else "retries_exhausted")
@@ -93,8 +102,10 @@ def reconcile(now=None) -> dict:
         is_opt_out=False, handled__isnull=True).exclude(phone="").values_list("pk", flat=True)[:200])
     for inbound_id in replies:
         outbox.publish("seller.handle_reply", inbound_id)
+    paused = [row["session"] for row in session_state.paused_sessions(now)]
     stuck = list(Answer.objects.filter(status=Status.READY, updated_at__lt=now - timedelta(
-        minutes=settings.SELLER_STUCK_MINUTES)).values_list("pk", flat=True)[:200])
+        minutes=settings.SELLER_STUCK_MINUTES)).exclude(reason=TIMELOCK, session__in=paused)
+        .values_list("pk", flat=True)[:200])
     Answer.objects.filter(pk__in=stuck).update(updated_at=now)
     for answer_id in stuck:
         outbox.publish(handoffs.SEND_TASK, answer_id)

@@ -3,12 +3,16 @@ handoff per WhatsApp number and phone, kept by the database); an operator answer
 and closes it."""
 
 import logging
+import re
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import outbox
+from seller import guardrails
 from seller.models import Answer, Handoff
+
+from . import answerer
 
 log = logging.getLogger(__name__)
 SEND_TASK = "seller.send_answer"
@@ -42,11 +46,32 @@ def close(handoff_ids, by: str = "") -> int:
     return closed
 
 
+def operator_problems(handoff: Handoff, text: str) -> list[str]:
+    """What keeps an operator's reply from going out: the AI answers' guardrails that make sense
+    for a person's words (a link to another site, a phone number: the customer is answered here,
+    in this chat). Numbers, dates and promises are the operator's to give."""
+    data = answerer.facts(handoff.shop, handoff.order, "ru")
+    found = guardrails.findings(text, data)
+    problems = [f"a link to another site ({finding.detail}): only links to kaspi.kz may be sent"
+                for finding in found if finding.check == "link" and not on_kaspi(finding.detail)]
+    if any(finding.check == "phone" for finding in found):
+        problems.append("a phone number: the customer is answered in this chat, not sent to another number")
+    return problems
+
+
+def on_kaspi(link: str) -> bool:
+    host = re.sub(r"(?i)^(https?://)?(www\.)?", "", link).split("/")[0].lower()
+    return host == "kaspi.kz" or host.endswith(".kaspi.kz")
+
+
 def operator_reply(handoff: Handoff, text: str, author: str) -> Answer:
     """An operator's words to the customer, sent through WAHA like any answer (pace included)."""
     text = text.strip()
     if not text:
         raise ValueError("the reply is empty")
+    problems = operator_problems(handoff, text)
+    if problems:
+        raise ValueError("the reply has " + "; ".join(problems))
     with transaction.atomic():
         answer = Answer.objects.create(shop=handoff.shop, order=handoff.order, handoff=handoff, phone=handoff.phone,
                                        session=handoff.session, kind=Answer.Kind.OPERATOR, text=text, author=author)

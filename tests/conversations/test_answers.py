@@ -8,7 +8,7 @@ from messaging.models import InboundMessage, OptOut
 from seller.conversations import answerer, replies
 from seller.models import Answer, HandledReply, Handoff
 
-from .conftest import PHONE
+from .conftest import KNOWLEDGE, PHONE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,6 +138,22 @@ def test_when_the_model_is_down_a_question_is_handed_off_not_dropped(chat):
     chat.handle("когда привезут заказ?")
 
     assert Handoff.objects.get().reason == "model_unavailable"
+    assert chat.received() == [answerer.ACK["ru"].format(shop="Tech Store Almaty")]
+
+
+def test_a_label_spelled_as_a_real_model_spells_it_is_understood(chat):
+    chat.sandbox.control("openai/mode", mode="realistic")  # {"label": "Shop question", "language": "RU", ...}
+    chat.handle("Можно поменять размер?")
+
+    assert chat.received() == ["Здравствуйте, Айгерим! " + KNOWLEDGE["exchange"]]
+    assert (HandledReply.objects.get().label, HandledReply.objects.get().label_source) == ("shop_question", "model")
+
+
+def test_a_question_the_model_calls_other_is_not_left_silent(chat):
+    chat.handle("Посылка уже в Астане?")  # the stand-in knows no word of it: «other»
+
+    reply = HandledReply.objects.get()
+    assert (reply.label, reply.label_source, reply.outcome) == ("order_question", "keywords", "handed_off")
     assert chat.received() == [answerer.ACK["ru"].format(shop="Tech Store Almaty")]
 
 

@@ -1,8 +1,12 @@
 """An answer reaches the customer at most once, at the send pace, and not after an opt-out."""
 
-import pytest
+from datetime import timedelta
 
-from messaging.models import OptOut
+import pytest
+from django.utils import timezone
+
+from messaging import session_state
+from messaging.models import OptOut, SessionPause
 from seller.conversations import delivery
 from seller.models import Answer, Handoff
 from seller.sending import SendLater
@@ -75,13 +79,36 @@ def test_a_transient_waha_error_retries_and_a_permanent_one_hands_the_customer_t
     assert Handoff.objects.get().reason == "send_failed"
 
 
-def test_a_463_pauses_the_number_and_the_customer_goes_to_a_person(chat, answer):
+def test_a_463_while_answering_pauses_the_number_and_the_answer_waits_for_the_pause_to_end(chat, answer):
     row = answer()
     chat.sandbox.control("waha/faults", responses=["463"])
 
+    with pytest.raises(SendLater) as later:
+        delivery.send_answer(row.pk)
+
+    paused = session_state.paused_until("default")
+    assert paused and later.value.seconds >= (paused - timezone.now()).total_seconds() - 60
+    assert Answer.objects.get(pk=row.pk).status == "ready"
+    assert not Handoff.objects.exists()  # nothing to hand over: the answer is only late
+
+    delivery.send_answer(row.pk)  # a redelivered task while the number is paused
+    assert delivery.reconcile()["answers"] == 0  # the reconciler leaves it to its retry
+    assert chat.sandbox.sent(CHAT) == []
+
+    SessionPause.objects.update(paused_until=timezone.now() - timedelta(seconds=1))  # the pause is over
     delivery.send_answer(row.pk)
 
-    from messaging import session_state
-    assert session_state.paused_until("default")
-    assert Answer.objects.get(pk=row.pk).status == "failed"
-    assert Handoff.objects.get().reason == "send_failed"
+    assert [m["text"] for m in chat.sandbox.sent(CHAT)] == [row.text]
+    assert Answer.objects.get(pk=row.pk).status == "sent" and not Handoff.objects.exists()
+
+
+def test_an_answer_deferred_by_a_463_whose_retry_was_lost_is_sent_by_the_reconciler_after_the_pause(chat, answer,
+                                                                                                     settings):
+    row = answer()
+    chat.sandbox.control("waha/faults", responses=["463"])
+    with pytest.raises(SendLater):
+        delivery.send_answer(row.pk)
+    SessionPause.objects.update(paused_until=timezone.now() - timedelta(seconds=1))
+    Answer.objects.filter(pk=row.pk).update(updated_at=timezone.now() - timedelta(minutes=settings.SELLER_STUCK_MINUTES + 1))
+
+    assert delivery.reconcile()["answers"] == 1
