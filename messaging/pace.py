@@ -10,9 +10,9 @@ tenth of a second late or so, and a thread need not wait half a minute).
 
 Right before the request `Turn.go` checks once more, also in Redis, that the previous request's
 gap is over, and records when the next may start: a sender late for its turn (a slow claim, the
-typing indicator) never crowds the next one. A turn held but not used (the policy stopped the message, the worker died) only leaves a
-longer gap. Redis that forgot a session (a restart, a flush) asks `last_sent` when the session
-last sent, from the database, and counts the next turn from there."""
+typing indicator) never crowds the next one. A turn held but not used (the policy stopped the
+message, the worker died) only leaves a longer gap. Redis that forgot a session (a restart, a
+flush) asks `last_sent` when the session last sent, from the database, and counts from there."""
 
 import random
 import time
@@ -27,9 +27,14 @@ from config import redis
 
 # A turn at most this far away is held and slept for in the worker; a further one is asked again.
 HOLD_SECONDS = 5.0
-FORGOTTEN = -1
+# Every gap is at least the interval plus this: the request reaches WAHA a moment after its start
+# is recorded, and that moment varies a little from sender to sender.
 MARGIN_MS = 15
+FORGOTTEN = -1  # the reserve script's answer when Redis has no record of the session
 
+# KEYS[1]: the session's hash. ARGV: this turn's gap, the longest wait to hold (ms), and how far
+# from now the next free moment is if Redis has forgotten it (ms; FORGOTTEN: not known yet).
+# Returns {ms until the turn, 1 if held}.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -45,6 +50,8 @@ redis.call('PEXPIRE', KEYS[1], turn + tonumber(ARGV[1]) - now + 86400000)
 return {turn - now, 1}
 """
 
+# Right before a request: ms to wait while the previous request's gap is not over; else 0, and
+# the next request may start ARGV[1] ms from now.
 _START = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -86,10 +93,10 @@ def take_turn(session: str, last_sent: Callable[[], datetime | None] = lambda: N
     name = redis.key("pace", session)
     # The request leaves a moment after its start is recorded: a margin keeps WAHA's gap too.
     gap_ms = max(int((interval + random.uniform(0, interval / 2)) * 1000), int(interval * 1000) + MARGIN_MS)
-    reserve = redis.client().register_script(_RESERVE)
-    wait_ms, held = reserve(keys=[name], args=[gap_ms, int(HOLD_SECONDS * 1000), FORGOTTEN])
+    reserve, hold_ms = redis.client().register_script(_RESERVE), int(HOLD_SECONDS * 1000)
+    wait_ms, held = reserve(keys=[name], args=[gap_ms, hold_ms, FORGOTTEN])
     if wait_ms == FORGOTTEN:
-        wait_ms, held = reserve(keys=[name], args=[gap_ms, int(HOLD_SECONDS * 1000), _next_free_ms(last_sent(), interval)])
+        wait_ms, held = reserve(keys=[name], args=[gap_ms, hold_ms, _next_free_ms(last_sent(), interval)])
     if held:
         return Turn(name, gap_ms, time.monotonic() + wait_ms / 1000)
     # Back a little before the turn, to hold it then: a retry through the broker may be late.

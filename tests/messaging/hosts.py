@@ -42,7 +42,8 @@ def free_subnet() -> ipaddress.IPv4Network:
     taken = [ipaddress.ip_interface(word).network for line in used.splitlines()
              for word in line.split() if "/" in word and word[0].isdigit()]
     while True:
-        subnet = ipaddress.ip_network(f"10.{random.randint(200, 254)}.{random.randint(0, 255)}.{random.randrange(0, 256, 8)}/29")
+        third, fourth = random.randint(0, 255), random.randrange(0, 256, 8)
+        subnet = ipaddress.ip_network(f"10.{random.randint(200, 254)}.{third}.{fourth}/29")
         if not any(subnet.overlaps(network) for network in taken):
             return subnet
 

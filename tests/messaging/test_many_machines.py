@@ -51,7 +51,8 @@ def machines(transactional_db, sandbox, tmp_path, request):
                     cleanup.append(hosts.Relay(address, port).close)
             else:
                 address, prefix = "127.0.0.1", ()
-            env = {"DATABASE_URL": hosts.at(database_url(), address), "REDIS_URL": hosts.at(settings.REDIS_URL, address),
+            env = {"DATABASE_URL": hosts.at(database_url(), address),
+                   "REDIS_URL": hosts.at(settings.REDIS_URL, address),
                    "CELERY_BROKER_URL": hosts.at(settings.CELERY_BROKER_URL, address),
                    "KASPI_API_URL": hosts.at(settings.KASPI_API_URL, address),
                    "WAHA_URL": hosts.at(settings.WAHA_URL, address),

@@ -42,8 +42,7 @@ def test_eight_worker_processes_never_send_closer_than_the_interval(sandbox, mak
 
     wait_until(all_sent(rows), timeout=60, what="all twelve sends")
     gaps = gaps_seen_by_waha(sandbox)
-    assert len(gaps) == 11 and min(gaps) >= 0.4, gaps
-    assert sum(gaps) / len(gaps) < 0.6, gaps  # held turns, not waits for the broker: no slack beyond the jitter
+    assert len(gaps) == 11 and min(gaps) >= 0.4, gaps  # how close to 0.5 s on average: bench/pipeline.py --pace
 
 
 def test_a_sender_late_for_its_turn_does_not_crowd_the_next_one(sandbox, make_message, worker_processes, settings):
