@@ -28,8 +28,8 @@ from config import redis
 # A turn at most this far away is held and slept for in the worker; a further one is asked again.
 HOLD_SECONDS = 5.0
 # Every gap is at least the interval plus this: the request reaches WAHA a moment after its start
-# is recorded, and that moment varies a little from sender to sender.
-MARGIN_MS = 15
+# is recorded, and that moment varies from sender to sender (by 20 ms on a loaded machine).
+MARGIN_MS = 50
 FORGOTTEN = -1  # the reserve script's answer when Redis has no record of the session
 
 # KEYS[1]: the session's hash. ARGV: this turn's gap, the longest wait to hold (ms), and how far
