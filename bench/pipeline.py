@@ -2,7 +2,7 @@
 the Procfile starts them.
 
     python bench/pipeline.py [--orders 2000] [--model-latency-ms 800] [--waha-latency-ms 100]
-                             [--arrival-seconds 180] [--pace] [--label NAME]      (or: make bench)
+                             [--arrival-seconds 180] [--pace] [--pace-only] [--label NAME]   (or: make bench)
 
 1. Throughput: N new orders wait in Kaspi; one sync starts them all; the run ends when the
    last message has left. Reported: orders/s end to end, the bound the Procfile's concurrency
@@ -12,6 +12,8 @@ the Procfile starts them.
    schedule in the database; orders appear one a second; p50 and p95 of the time from an order
    appearing in Kaspi to its message leaving.
 3. With --pace: the pace limiter's accuracy with 1, 4 and 8 worker processes (slow: minutes).
+   --pace-only runs only this part: its figures go under "runs" (--label) and replace the
+   top-level "pace"; the other top-level figures stay those of the last full run.
 
 Uses its own PostgreSQL database (BENCH_DATABASE_URL, default .../aiseller_bench_pipeline,
 dropped and created afresh; its name must contain "bench"), its own Redis DB (BENCH_REDIS_URL,
@@ -211,6 +213,7 @@ class Bench:
                     "WAHA_URL": f"{self.sandbox_url}/waha", "WAHA_API_KEY": WAHA_KEY,
                     "OPENAI_BASE_URL": f"{self.sandbox_url}/openai/v1", "OPENAI_API_KEY": "sk-bench",
                     "WAHA_SEND_INTERVAL_SECONDS": "0", "SELLER_QUIET_HOURS": "", "WAHA_HUMAN_PACING": "false",
+                    "SELLER_HOLDOUT_PERCENT": "0",  # every order gets its message: the runs count them
                     "LOG_LEVEL": "INFO",  # the workers log as in production
                     "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
         os.environ.update({k: v for k, v in self.env.items() if k != "LOG_LEVEL"})
@@ -328,7 +331,7 @@ class Bench:
                 "arrival_orders": len(orders), "arrival_seconds": seconds,
                 "sync_every": f"{sync_task.interval.every} {sync_task.interval.period}"}
 
-    def pace(self, interval: float = 1.0, messages: int = 40) -> dict:
+    def pace(self, interval: float = 1.0, messages: int = 80) -> dict:
         """Gaps between sends on one session with 1, 4 and 8 worker processes, the limiter on.
         Each gap is the interval plus a jitter of up to half of it (mean 1.25 x interval)."""
         from config.celery_app import app
@@ -336,6 +339,7 @@ class Bench:
 
         results = {}
         for processes in (1, 4, 8):
+            load = os.getloadavg()[0]
             self.env["WAHA_SEND_INTERVAL_SECONDS"] = str(interval)
             before = len(self.sent())
             already = OutboundMessage.objects.filter(status__in=DONE).count()
@@ -359,7 +363,8 @@ class Bench:
             results[str(processes)] = {"interval_s": interval, "gaps": len(gaps), "min_gap_s": round(min(gaps), 3),
                                        "mean_gap_s": round(mean, 3), "expected_mean_s": 1.25 * interval,
                                        "mean_error_pct": round((mean / (1.25 * interval) - 1) * 100, 1),
-                                       "shorter_than_interval": sum(g < interval for g in gaps)}
+                                       "shorter_than_interval": sum(g < interval for g in gaps),
+                                       "load_average": [round(load, 1), round(os.getloadavg()[0], 1)]}
         self.env["WAHA_SEND_INTERVAL_SECONDS"] = "0"
         return results
 
@@ -376,6 +381,8 @@ def main():
     parser.add_argument("--waha-latency-ms", type=float, default=100)
     parser.add_argument("--arrival-seconds", type=int, default=180, help="0 skips the order-to-message phase")
     parser.add_argument("--pace", action="store_true", help="also measure the pace limiter (minutes)")
+    parser.add_argument("--pace-only", action="store_true", help="measure only the pace limiter")
+    parser.add_argument("--pace-messages", type=int, default=80, help="messages per pace run")
     parser.add_argument("--label", default="latest", help="the run's name under \"runs\" in pipeline.json")
     args = parser.parse_args()
 
@@ -392,11 +399,11 @@ def main():
     clean_redis()
     try:
         bench.setup_shop()
-        result = bench.throughput()
-        if args.arrival_seconds:
+        result = {} if args.pace_only else bench.throughput()
+        if args.arrival_seconds and not args.pace_only:
             result.update(bench.arrivals(args.arrival_seconds))
-        if args.pace:
-            result["pace"] = bench.pace()
+        if args.pace or args.pace_only:
+            result["pace"] = bench.pace(messages=args.pace_messages)
     finally:
         bench.close()
         clean_redis()
@@ -409,10 +416,12 @@ def main():
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     })
     # The latest run's figures at the top; every labelled run (e.g. "before") kept under "runs".
-    runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.exists() else {}
-    runs[args.label] = result
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    runs = previous.get("runs", {})
+    runs[args.label] = {**result, "app": str(APP)}
+    top = {**previous, "pace": result["pace"]} if args.pace_only else {**result, "label": args.label}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({**result, "label": args.label, "runs": runs}, indent=2, ensure_ascii=False) + "\n")
+    RESULTS.write_text(json.dumps({**top, "runs": runs}, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"-> {RESULTS} [{args.label}]")
 

@@ -17,7 +17,7 @@ from messaging.models import OutboundMessage
 from messaging.phones import chat_id, normalize_phone
 from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock
 
-from . import eligibility, policy
+from . import eligibility, policy, send_history
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -66,9 +66,9 @@ def send_message(message_id: int, now=None):
     if not exists:
         outbox.move(message_id, Status.GENERATED, Status.BLOCKED, note="not on WhatsApp", reason="no_whatsapp")
         return
-    wait = pace.seconds_to_wait(session)
-    if wait:
-        raise later(message_id, wait, "pace")
+    turn = pace.take_turn(session, last_sent=lambda: send_history.last_sent(session))
+    if turn.retry_in:
+        raise later(message_id, turn.retry_in, "pace")
     if settings.WAHA_HUMAN_PACING:
         look_human(waha, chat, message.text)
 
@@ -76,6 +76,7 @@ def send_message(message_id: int, now=None):
     attempts = message.attempts + 1
     if not outbox.move(message_id, Status.GENERATED, Status.SENDING, attempts=attempts, chat_id=chat):
         return
+    turn.go()  # at its turn, never before: the request leaves right after
     try:
         sent = waha.send_text(chat, message.text)
     except WahaError as exc:

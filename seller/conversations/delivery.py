@@ -14,6 +14,7 @@ from messaging import outbox, pace, session_state
 from messaging.models import InboundMessage, OptOut
 from messaging.phones import chat_id
 from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock
+from seller import send_history
 from seller.models import Answer, Handoff
 from seller.sending import SendLater, backoff
 
@@ -47,13 +48,14 @@ def send_answer(answer_id: int):
         return  # its retry comes when the pause ends (or the reconciler's, if that retry is lost)
     if paused and session_state.is_new_contact(answer.phone, answer.session):
         raise SendLater(15 * 60, "session paused for new contacts (463)")
-    wait = pace.seconds_to_wait(answer.session)
-    if wait:
-        raise SendLater(wait, "pace")
+    turn = pace.take_turn(answer.session, last_sent=lambda: send_history.last_sent(answer.session))
+    if turn.retry_in:
+        raise SendLater(turn.retry_in, "pace")
     # Claimed and committed before the request: a crash from here on never sends twice.
     if not Answer.objects.filter(pk=answer_id, status=Status.READY).update(
             status=Status.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()):
         return
+    turn.go()  # at its turn, never before: the request leaves right after
     try:
         sent = WahaClient(answer.session).send_text(chat_id(answer.phone), answer.text)
     except WahaError as exc:

@@ -37,17 +37,22 @@ def process_env(**overrides) -> dict:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path, concurrency: int = 4, visibility_timeout: int = 3600, env: dict | None = None):
+    def __init__(self, log_path: Path, concurrency: int = 4, visibility_timeout: int = 3600, env: dict | None = None,
+                 prefix: tuple[str, ...] = (), hostname: str = "", ready: bool = True):
+        """`prefix` runs it through another command (e.g. `ip netns exec NAME`); `ready=False`
+        returns at once (call `wait_ready()`), to start several side by side."""
         env = process_env(CELERY_VISIBILITY_TIMEOUT=visibility_timeout, **(env or {}))
         self.log_path = log_path
         self.log = open(log_path, "ab")
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
+        command = [*prefix, sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork",
                    "--concurrency", str(concurrency), "--queues", "sync,pipeline,llm,send", "--loglevel", "INFO",
-                   "--without-gossip", "--without-mingle", "--hostname", f"i5-test-{os.getpid()}-{time.time_ns()}@%h"]
+                   "--without-gossip", "--without-mingle",
+                   "--hostname", hostname or f"i5-test-{os.getpid()}-{time.time_ns()}@%h"]
         # Its own process group, so SIGKILL takes the pool's children too (a machine dying).
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        self.wait_ready()
+        if ready:
+            self.wait_ready()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
