@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models import Avg, Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -210,16 +210,18 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     """What `collect` counts from the events, for every grouping at once: ({grouping: {group:
     {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}), read from the per-message summary
     (`messaging.outcomes`): one row per message and outcome instead of one per event."""
+    starts = day_starts(win)
     with connection.cursor() as cursor:
-        cursor.execute(*outcomes_query(win))
+        cursor.execute(*outcomes_query(win, starts))
         rows = cursor.fetchall()
     outcomes = {by: {} for by in GROUPINGS}
     reasons = {by: {} for by in GROUPINGS}
     first_at = None
-    for bits, shop_id, trigger, day, name, reason, n, earliest in rows:
+    for bits, shop_id, trigger, day_number, name, reason, n, earliest in rows:
         per_day = bits == 6  # grouped by day: GROUPING(shop_id, trigger, day) has the shop and trigger bits
-        if per_day and day is None:
-            continue  # outcomes on several days: counted from their events (`several_days`)
+        if per_day and day_number is None:
+            continue  # on several days: counted from its events
+        day = starts[day_number - 1].astimezone(local_zone()).date() if per_day else None
         groups = [("day", day)] if per_day else [(None, None), ("shop", shop_id), ("trigger", trigger)]
         for by, group in groups:
             counted = outcomes[by].setdefault(group, {})  # any event makes its group exist
@@ -235,7 +237,16 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     return outcomes, reasons
 
 
-def outcomes_query(win: Window) -> tuple[str, dict]:
+def day_starts(win: Window) -> list[datetime]:
+    """The window's local midnights (and the next one), as moments: the SQL finds a moment's day
+    among them (`width_bucket`, a binary search), cheaper than converting each to local time."""
+    zone = local_zone()
+    first = win.start or MessageEvent.objects.filter(at__lte=win.end).aggregate(first=Min("at"))["first"] or win.end
+    days = days_between(first.astimezone(zone).date(), win.end.astimezone(zone).date() + timedelta(days=1))
+    return [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in days]
+
+
+def outcomes_query(win: Window, starts: list[datetime] | None = None) -> tuple[str, dict]:
     """The SQL of `outcomes_in_one_pass` and its parameters. A message has an outcome in the window
     when its first or last time is in it; only when the two lie on both sides of the window are
     its events asked. Per day: a message whose outcome happened on one day counts on that day;
@@ -261,9 +272,10 @@ def outcomes_query(win: Window) -> tuple[str, dict]:
                 SELECT 1 FROM {events} e JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
                 WHERE e.message_id = s.message_id AND {in_window})"""
     with_reason = ", ".join(f"'{status}'" for status in WITH_REASON)
-    # Per day, a message whose outcome happened on one day counts on that day (NULL: several days).
-    day = f"""CASE WHEN (s.first_at AT TIME ZONE %(zone)s)::date = (s.last_at AT TIME ZONE %(zone)s)::date
-                   THEN (s.first_at AT TIME ZONE %(zone)s)::date END"""
+    # Per day, a message whose outcome happened on one day counts on that day (NULL: several days);
+    # a day is its number among the window's days.
+    day = """CASE WHEN width_bucket(s.first_at, %(starts)s) = width_bucket(s.last_at, %(starts)s)
+                  THEN width_bucket(s.first_at, %(starts)s) END"""
     sql = f"""
         WITH outcome_status(status, outcome) AS (VALUES {statuses})
         SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, NULL, COUNT(*), MIN(first_at)
@@ -278,14 +290,14 @@ def outcomes_query(win: Window) -> tuple[str, dict]:
         GROUP BY GROUPING SETS ((shop_id, "trigger", outcome, reason), (day, outcome, reason))
         UNION ALL
         SELECT 6, NULL, NULL, d.day, d.outcome, m.reason, COUNT(*), NULL
-        FROM (SELECT DISTINCT s.message_id, s.outcome, (e.at AT TIME ZONE %(zone)s)::date AS day
+        FROM (SELECT DISTINCT s.message_id, s.outcome, width_bucket(e.at, %(starts)s) AS day
               FROM ({found}) s JOIN {events} e ON e.message_id = s.message_id
                    JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
               WHERE s.outcome <> '{any_status}' AND {day} IS NULL AND {in_window}) d
              JOIN {outbox} m ON m.id = d.message_id
         GROUP BY GROUPING SETS ((d.day, d.outcome), (d.day, d.outcome, m.reason))
         HAVING GROUPING(m.reason) = 1 OR d.outcome IN ({with_reason})"""
-    return sql, {"zone": settings.SELLER_TIMEZONE, "start": win.start, "end": win.end, "shop_id": win.shop_id,
+    return sql, {"starts": starts or day_starts(win), "start": win.start, "end": win.end, "shop_id": win.shop_id,
                  "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None}
 
 
