@@ -16,6 +16,7 @@ from kaspi_sync.models import Shop
 from messaging import outbox, outcomes
 from messaging.models import MessageEvent, MessageOutcome, OutboundMessage
 from seller.ops import metrics, sales
+from tests.api.conftest import history_maker
 from tests.sales.conftest import held_out, order, sent
 
 STATUS_PATHS = [
@@ -238,3 +239,19 @@ def test_rebuild_outcomes_restores_a_wiped_or_corrupted_summary(history, shop, m
     call_command("rebuild_outcomes")
     assert summary() == kept
     assert both_ways(everything, monkeypatch)[0] == both_ways(everything, monkeypatch)[1]
+
+
+def test_the_sales_counted_on_a_second_connection_give_the_same_answer(transactional_db, shop):
+    """Outside a transaction (as a request is), the sales figures are counted in a thread on a
+    connection of its own while the outbox figures are counted: the answer is the same."""
+    shops = two_shops(shop)
+    rng, now = random.Random(5), timezone.now()
+    generated_history(history_maker(), shops, rng, 30, now)
+    generated_sales(shops, rng, now)
+    assert metrics.can_count_beside()
+
+    for win in windows(shops, now, rng)[:4]:
+        beside = metrics.summary(win)
+        with metrics.for_aggregates():
+            alone = metrics.count_all(win, beside=False)
+        assert beside == alone and beside["messaged"]["customers"] > 0
