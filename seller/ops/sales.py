@@ -239,10 +239,16 @@ def replies_figures(sent: int, replied: int) -> dict:
             "reply_rate_ci95": [round(low, 4), round(high, 4)] if sent else None}
 
 
-def report(win) -> dict:
-    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day."""
+def all_groups(win) -> tuple[dict, dict, dict]:
+    """The lift's groups per shop, per trigger and per variant (the costly part of `report`)."""
     one_pass = groups_in_one_pass if connection.vendor == "postgresql" else groups_each_on_its_own
-    per_shop, per_trigger, per_variant = one_pass(win)
+    return one_pass(win)
+
+
+def report(win, counted_groups: tuple | None = None) -> dict:
+    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day
+    (`counted_groups`: what `all_groups` gave, when it was counted elsewhere meanwhile)."""
+    per_shop, per_trigger, per_variant = counted_groups or all_groups(win)
     attributed_by = {by: attributed(win, by) for by in [(), ("shop",), ("trigger",), ("trigger", "variant"), ("day",)]}
 
     shops = set(per_shop["messaged"]) | set(per_shop["holdout"]) | set(attributed_by[("shop",)])
