@@ -168,6 +168,34 @@ def plans(now, shop_id):
     return found
 
 
+def event_insert_microseconds(with_summary: bool, inserts: int = 2000) -> float:
+    """What writing one status event costs, with the summary's trigger or without it (disabled for
+    the measurement); rolled back, so the data stays as it was."""
+    from django.db import connection, transaction
+
+    from messaging import outcomes
+
+    class Undo(Exception):
+        pass
+
+    ids = []
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM messaging_outboundmessage ORDER BY random() LIMIT %s", [inserts])
+            ids = [pk for (pk,) in cursor.fetchall()]
+            if not with_summary:
+                cursor.execute(f"ALTER TABLE messaging_messageevent DISABLE TRIGGER {outcomes.TRIGGER}")
+            started = time.perf_counter()
+            for n, pk in enumerate(ids):
+                cursor.execute("INSERT INTO messaging_messageevent (message_id, status, note, at) VALUES (%s, %s, '', now())",
+                               [pk, ("deferred", "sent", "read", "pending")[n % 4]])
+            took = time.perf_counter() - started
+            raise Undo
+    except Undo:
+        pass
+    return round(took / len(ids) * 1e6, 1)
+
+
 def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
@@ -239,6 +267,10 @@ def main():
                 part(everything)
             took.append(time.perf_counter() - started)
         parts[name] = round(median(took), 3)
+    inserts = {"with the summary's trigger": [], "without it": []}
+    for _ in range(3):
+        inserts["without it"].append(event_insert_microseconds(False))
+        inserts["with the summary's trigger"].append(event_insert_microseconds(True))
     medians = {path: {name: round(median(values), 3) for name, values in by_case.items()}
                for path, by_case in seconds.items()}
     result = {
@@ -249,6 +281,7 @@ def main():
         "seconds_all": seconds,
         "load_average_1_5_15_min": {"before the requests": load_before, "after them": load_after},
         "parts_all_history_seconds_median": parts,
+        "event_insert_microseconds_median": {name: median(values) for name, values in inserts.items()},
         "figures_all_history": {key: fast_answers["all history"][key]
                                 for key in ("sent", "attribution", "messaged", "holdout", "lift")},
         "plans": plans(now, shop.pk),
@@ -262,6 +295,7 @@ def main():
     for name, after in medians["after"].items():
         print(f"GET /ai-seller/metrics, {name}: {after} s, before {medians['before'][name]} s "
               f"(median of {ROUNDS}; target < {TARGET_SECONDS} s)")
+    print(f"writing a status event: {result['event_insert_microseconds_median']} µs")
     print(f"load average (1, 5, 15 min): {load_before} before the requests, {load_after} after")
     print(f"-> {RESULTS}")
 
