@@ -448,6 +448,8 @@ def conversations(win: Window) -> dict:
     still_open = Handoff.objects.filter(status=Handoff.Status.OPEN)
     if win.shop_id:
         still_open = still_open.filter(shop_id=win.shop_id)
+    if win.shop_ids is not None:  # a merchant's shops only
+        still_open = still_open.filter(shop_id__in=win.shop_ids)
     return {
         "replies": sum(by_outcome.values()),
         "by_outcome": dict(sorted(by_outcome.items())),
