@@ -46,7 +46,8 @@ def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
         cursor.execute(*groups_query(arm, win, keys, by))
         rows = cursor.fetchall()
     n = len(by)
-    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0), float(row[n + 3] or 0))
+            for row in rows}
 
 
 def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
@@ -79,7 +80,7 @@ def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
              AND o.created_at_kaspi <= {plus_seconds("f.at")} AND o.state NOT IN (%s, %s)
             GROUP BY {per_f}, f.phone
         )
-        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue)
+        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue), SUM(revenue * revenue)
         FROM outcome GROUP BY {grouped}"""
     params += [attribution.window().total_seconds(), *attribution.NOT_COUNTED]
     return sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
@@ -105,10 +106,10 @@ def groups_in_one_pass(win) -> tuple[dict, dict, dict]:
         cursor.execute(*one_pass_query(win))
         rows = cursor.fetchall()
     found = {by: {arm: {} for arm in ARMS} for by in GROUPED_BY.values()}
-    for arm, bits, shop_id, trigger, variant, customers, buyers, revenue in rows:
+    for arm, bits, shop_id, trigger, variant, customers, buyers, revenue, squares in rows:
         by = GROUPED_BY[bits]
         key = {"shop": (shop_id,), "trigger": (trigger,), "variant": (trigger, variant)}[by]
-        found[by][arm][key] = Group(customers, int(buyers or 0), float(revenue or 0))
+        found[by][arm][key] = Group(customers, int(buyers or 0), float(revenue or 0), float(squares or 0))
     return found["shop"], found["trigger"], found["variant"]["messaged"]
 
 
@@ -156,13 +157,16 @@ def one_pass_query(win) -> tuple[str, dict]:
                   AND o.created_at_kaspi <= r.at_variant + %(window)s * INTERVAL '1 second'
                   AND o.state <> ALL(%(not_counted)s)) b
         )
-        SELECT arm, 3, shop_id, NULL, NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_shop > 0), SUM(revenue_shop)
+        SELECT arm, 3, shop_id, NULL, NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_shop > 0), SUM(revenue_shop),
+               SUM(revenue_shop * revenue_shop)
         FROM bought WHERE shop_row GROUP BY arm, shop_id
         UNION ALL
-        SELECT arm, 1, NULL, "trigger", NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_trigger > 0), SUM(revenue_trigger)
+        SELECT arm, 1, NULL, "trigger", NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_trigger > 0), SUM(revenue_trigger),
+               SUM(revenue_trigger * revenue_trigger)
         FROM bought WHERE trigger_row GROUP BY arm, "trigger"
         UNION ALL
-        SELECT arm, 0, NULL, "trigger", variant, COUNT(*), COUNT(*) FILTER (WHERE orders_variant > 0), SUM(revenue_variant)
+        SELECT arm, 0, NULL, "trigger", variant, COUNT(*), COUNT(*) FILTER (WHERE orders_variant > 0), SUM(revenue_variant),
+               SUM(revenue_variant * revenue_variant)
         FROM bought WHERE arm = 'messaged' GROUP BY arm, "trigger", variant"""
     return sql, {"start": win.start, "end": win.end, "shop_id": win.shop_id,
                  "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None,
@@ -185,7 +189,8 @@ def effect(messaged: Group, held_out: Group) -> dict:
 
 
 def add(groups_: list) -> Group:
-    return Group(sum(g.customers for g in groups_), sum(g.buyers for g in groups_), sum(g.revenue for g in groups_))
+    return Group(sum(g.customers for g in groups_), sum(g.buyers for g in groups_), sum(g.revenue for g in groups_),
+                 sum(g.revenue_squares for g in groups_))
 
 
 EMPTY = Group(0, 0, 0.0)
