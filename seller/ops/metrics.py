@@ -402,7 +402,7 @@ def count_all(win: Window, beside: bool = False) -> dict:
         collected = collect_all(win)
         total = collected[None][None]
         total["generation_latency_ms"]["p95"] = p95_latency(win)
-        sold = sales.report(win, lift_groups.result() if lift_groups else None)
+        sold = sales.report(win, lift_groups.result if lift_groups else None)
 
     by_shop = collected["shop"]
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
