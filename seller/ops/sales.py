@@ -137,12 +137,14 @@ def one_pass_query(win) -> tuple[str, dict]:
             SELECT arm, shop_id, "trigger", variant, phone, MIN(at) AS at_variant FROM reached GROUP BY 1, 2, 3, 4, 5
         ), ranked AS (
             SELECT *, MIN(at_variant) OVER per_shop AS at_shop, MIN(at_variant) OVER per_trigger AS at_trigger,
-                   ROW_NUMBER() OVER (per_shop ORDER BY "trigger" COLLATE "C", variant COLLATE "C") = 1 AS shop_row,
-                   ROW_NUMBER() OVER (per_trigger ORDER BY variant COLLATE "C") = 1 AS trigger_row
+                   ROW_NUMBER() OVER per_shop = 1 AS shop_row, ROW_NUMBER() OVER per_trigger = 1 AS trigger_row
             FROM per_variant
+            -- one window each, the whole partition its frame (MIN) and ordered (ROW_NUMBER): two passes;
             -- byte order sorts faster than the database's collation, and any order will do here
-            WINDOW per_shop AS (PARTITION BY arm, shop_id, phone COLLATE "C"),
-                   per_trigger AS (PARTITION BY arm, shop_id, phone COLLATE "C", "trigger" COLLATE "C")
+            WINDOW per_shop AS (PARTITION BY arm, shop_id, phone COLLATE "C" ORDER BY "trigger" COLLATE "C",
+                                variant COLLATE "C" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+                   per_trigger AS (PARTITION BY arm, shop_id, phone COLLATE "C", "trigger" COLLATE "C"
+                                   ORDER BY variant COLLATE "C" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         ), bought AS (
             SELECT r.arm, r.shop_id, r."trigger", r.variant, r.shop_row, r.trigger_row, b.*
             FROM ranked r CROSS JOIN LATERAL (
