@@ -5,11 +5,14 @@
 Uses its own PostgreSQL database (BENCH_METRICS_DATABASE_URL, default .../aiseller_bench_metrics,
 dropped and created afresh; its name must contain "bench") and BENCH_REDIS_URL (default DB 15; only
 read by the app's settings here). Writes a year of history by COPY: orders of 40,000 customers, an
-outbox row for half of them with its status history (events), a 10 % holdout, two variants, and the
-orders credited to messages; then asks the endpoint BENCH_ROUNDS times (5) for all history, the
-last 30 days and one shop, and keeps the median, with PostgreSQL's plan of the heaviest queries,
-in bench/results/metrics.json; each case also as it was before the one-pass counts ("before": each
-grouping counted on its own), and the two paths' figures compared.
+outbox row for half of them with its status history (events, summarised by PostgreSQL's trigger as
+they are written), a 10 % holdout, two variants, and the orders credited to messages; then asks the
+endpoint for all history, the last 30 days and one shop, BENCH_ROUNDS times (5) each, "before" (the
+plain path: every outbox grouping counted from the events on its own, every sales grouping a query
+of its own, one connection) and "after" (the outcome summary, the sales in one query on a second
+connection) taking turns, and keeps the medians, the load average, and PostgreSQL's plans
+(EXPLAIN ANALYZE, BUFFERS) of the heaviest queries in bench/results/metrics.json. Both paths' answers
+are compared.
 """
 
 import json
@@ -106,52 +109,95 @@ def seed(now):
         cursor.execute("ANALYZE")  # as autovacuum would after a load: without statistics the plans are blind
     credited = attribute_orders(now, since=now - timedelta(days=DAYS + 1))
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would: the visibility map lets index-only scans skip the table
     return shop, len(events), credited
 
 
 @contextmanager
 def the_plain_path():
-    """The endpoint as it was before the one-pass counts: each grouping counted on its own."""
-    from seller.ops import metrics
+    """The endpoint counted the plain way: every outbox grouping from the events on its own, every
+    sales grouping a query of its own."""
+    from seller.ops import metrics, sales
 
-    one_pass = metrics.collect_all
+    saved = metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside
     metrics.collect_all = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}
+    sales.groups_in_one_pass = sales.groups_each_on_its_own
+    metrics.can_count_beside = lambda: False  # one connection, one query after the other
     try:
         yield
     finally:
-        metrics.collect_all = one_pass
+        metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside = saved
 
 
 def timed(client, url):
-    seconds = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        response = client.get(url, secure=True)  # as behind HTTPS: no redirect
-        seconds.append(time.perf_counter() - started)
-        assert response.status_code == 200, (response.status_code, response.content[:300])
-    return round(median(seconds), 3), response.json()
+    """Seconds of one request, and its answer."""
+    started = time.perf_counter()
+    response = client.get(url, secure=True)  # as behind HTTPS: no redirect
+    seconds = time.perf_counter() - started
+    assert response.status_code == 200, (response.status_code, response.content[:300])
+    return seconds, response.json()
 
 
-def plans(now):
-    """PostgreSQL's plans of the heaviest queries: the outbox outcomes, the lift's customers and the
-    attribution."""
+def explained(sql, params) -> list[str]:
     from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def plans(now, shop_id):
+    """PostgreSQL's plans of the heaviest queries, after and before."""
     from django.db.models import Count
 
     from seller.ops import metrics, sales
 
     everything = metrics.Window(since=None, start=None, end=now)
-    sql, params = sales.groups_query("messaged", everything, ("trigger", "variant"), ("trigger", "variant"))
-    with metrics.for_aggregates(), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN ANALYZE " + sql, params)
-        lift = "\n".join(row[0] for row in cursor.fetchall())
-        sql, params = metrics.outcomes_query(everything)
-        cursor.execute("EXPLAIN ANALYZE " + sql, params)
-        outcomes = "\n".join(row[0] for row in cursor.fetchall())
+    one_shop = metrics.Window(since=None, start=now - timedelta(days=DAYS), end=now, shop_id=shop_id)
+    with metrics.for_aggregates():
+        found = {
+            "after: outbox outcomes from the summary, all history": explained(*metrics.outcomes_query(everything)),
+            "after: outbox outcomes from the summary, one shop, 365 days": explained(*metrics.outcomes_query(one_shop)),
+            "after: sales groups in one query, all history": explained(*sales.one_pass_query(everything)),
+            "before: lift per variant (one of the five sales queries), all history": explained(
+                *sales.groups_query("messaged", everything, ("trigger", "variant"), ("trigger", "variant"))),
+        }
         attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
                       .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))
-    return {"outbox_outcomes_one_pass": outcomes, "lift_by_variant": lift, "attribution_by_trigger": attributed}
+    found["both: attribution per trigger"] = attributed.splitlines()
+    return found
+
+
+def event_insert_microseconds(with_summary: bool, inserts: int = 2000) -> float:
+    """What writing one status event costs, with the summary's trigger or without it (disabled for
+    the measurement); rolled back, so the data stays as it was."""
+    from django.db import connection, transaction
+
+    from messaging import outcomes
+
+    class Undo(Exception):
+        pass
+
+    ids = []
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM messaging_outboundmessage ORDER BY random() LIMIT %s", [inserts])
+            ids = [pk for (pk,) in cursor.fetchall()]
+            if not with_summary:
+                cursor.execute(f"ALTER TABLE messaging_messageevent DISABLE TRIGGER {outcomes.TRIGGER}")
+            started = time.perf_counter()
+            for n, pk in enumerate(ids):
+                cursor.execute("INSERT INTO messaging_messageevent (message_id, status, note, at) VALUES (%s, %s, '', now())",
+                               [pk, ("deferred", "sent", "read", "pending")[n % 4]])
+            took = time.perf_counter() - started
+            raise Undo
+    except Undo:
+        pass
+    return round(took / len(ids) * 1e6, 1)
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def main():
@@ -186,38 +232,62 @@ def main():
     client.get("/ai-seller/metrics?days=1", secure=True)  # the first request loads the app's code
     cases = {"all history": "/ai-seller/metrics", "last 30 days": "/ai-seller/metrics?days=30",
              "one shop, last 365 days": f"/ai-seller/metrics?shop={shop.pk}&days=365"}
-    timings, figures = {"before": {}, "after": {}}, None
-    for name, url in cases.items():
-        with the_plain_path():
-            timings["before"][name], _ = timed(client, url)
-        timings["after"][name], answer = timed(client, url)
-        figures = figures or answer
+    load_before = load_average()
+    seconds = {path: {name: [] for name in cases} for path in ("before", "after")}
+    answers = {}
+    for _ in range(ROUNDS):  # the two paths take turns, so that both see the same load
+        for name, url in cases.items():
+            with the_plain_path():
+                seconds["before"][name].append(timed(client, url)[0])
+            took, answers[name] = timed(client, url)
+            seconds["after"][name].append(took)
+    load_after = load_average()
+
     from seller.ops import metrics, sales
+
+    asked_at = timezone.now()  # the same moment for both paths: a window's edge moves with the clock
+    windows = {"all history": metrics.Window(since=None, start=None, end=asked_at),
+               "last 30 days": metrics.Window(since=None, start=asked_at - timedelta(days=30), end=asked_at),
+               "one shop, last 365 days": metrics.Window(since=None, start=asked_at - timedelta(days=365),
+                                                         end=asked_at, shop_id=shop.pk)}
+    for name, win in windows.items():  # the same figures both ways (tests/api/test_metrics_fast.py checks it too)
+        with the_plain_path():
+            plain_answer = metrics.summary(win)
+        assert plain_answer == metrics.summary(win), f"the two paths disagree: {name}"
 
     everything = metrics.Window(since=None, start=None, end=timezone.now())
     parts = {}
     plain_collect = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}  # noqa: E731
-    for name, part in (("outbox figures, each grouping on its own (before)", plain_collect),
-                       ("outbox figures, one pass (after)", metrics.collect_all),
-                       ("does it sell (sales.report)", sales.report),
-                       ("whole summary (after)", metrics.count_all)):
-        seconds = []
+    for name, part in (("outbox figures, each grouping from the events on its own (before)", plain_collect),
+                       ("outbox figures from the summary (after)", metrics.collect_all),
+                       ("sales groups, a query each (before)", sales.groups_each_on_its_own),
+                       ("sales groups in one query (after)", sales.groups_in_one_pass),
+                       ("does it sell, all of it (sales.report, after)", sales.report)):
+        took = []
         for _ in range(ROUNDS):
             started = time.perf_counter()
             with metrics.for_aggregates():
                 part(everything)
-            seconds.append(time.perf_counter() - started)
-        parts[name] = round(median(seconds), 3)
-    with metrics.for_aggregates():  # the same figures both ways (tests/api/test_metrics_fast.py checks it too)
-        assert plain_collect(everything) == metrics.collect_all(everything), "the two paths disagree"
+            took.append(time.perf_counter() - started)
+        parts[name] = round(median(took), 3)
+    inserts = {"with the summary's trigger": [], "without it": []}
+    for _ in range(3):
+        inserts["without it"].append(event_insert_microseconds(False))
+        inserts["with the summary's trigger"].append(event_insert_microseconds(True))
+    medians = {path: {name: round(median(values), 3) for name, values in by_case.items()}
+               for path, by_case in seconds.items()}
     result = {
         "orders": ORDERS, "messages": MESSAGES, "events": events, "customers": CUSTOMERS,
         "credited_orders": credited, "rounds": ROUNDS, "target_seconds": TARGET_SECONDS,
-        "seconds_median": timings["after"],
-        "seconds_median_before": timings["before"],
+        "seconds_median": medians["after"],
+        "seconds_median_before": medians["before"],
+        "seconds_all": seconds,
+        "load_average_1_5_15_min": {"before the requests": load_before, "after them": load_after},
         "parts_all_history_seconds_median": parts,
-        "figures_all_history": {key: figures[key] for key in ("sent", "attribution", "messaged", "holdout", "lift")},
-        "plans": {name: plan.splitlines() for name, plan in plans(now).items()},
+        "event_insert_microseconds_median": {name: median(values) for name, values in inserts.items()},
+        "figures_all_history": {key: answers["all history"][key]
+                                for key in ("sent", "attribution", "messaged", "holdout", "lift")},
+        "plans": plans(now, shop.pk),
         "seed_seconds": round(seeding, 1),
         "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",
         "measured_at": timezone.now().isoformat(timespec="seconds"),
@@ -225,9 +295,11 @@ def main():
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"all history, by part: {parts}")
-    for name, seconds in timings["after"].items():
-        print(f"GET /ai-seller/metrics, {name}: {seconds} s, before {timings['before'][name]} s "
+    for name, after in medians["after"].items():
+        print(f"GET /ai-seller/metrics, {name}: {after} s, before {medians['before'][name]} s "
               f"(median of {ROUNDS}; target < {TARGET_SECONDS} s)")
+    print(f"writing a status event: {result['event_insert_microseconds_median']} µs")
+    print(f"load average (1, 5, 15 min): {load_before} before the requests, {load_after} after")
     print(f"-> {RESULTS}")
 
 

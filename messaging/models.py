@@ -179,3 +179,24 @@ class SessionPause(models.Model):
 
     def __str__(self):
         return f"{self.session} paused until {self.paused_until:%Y-%m-%d %H:%M}"
+
+
+class MessageOutcome(models.Model):
+    """Per outbox row and outcome (`sent`, `delivered`, ... `blocked`, and `any` status), the first
+    and the last time it happened: a summary of MessageEvent that PostgreSQL keeps in the events'
+    own transaction (`messaging.outcomes`), so the metrics read one row where they read many events."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="outcomes", db_index=False)
+    outcome = models.CharField(max_length=20)
+    # The row's shop and trigger (they never change), so the metrics group without a join.
+    shop = models.ForeignKey("kaspi_sync.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    trigger = models.CharField(max_length=20)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "outcome"], name="one_outcome_row_per_message")]
+        indexes = [models.Index(fields=["last_at"], name="message_outcome_last_at")]
+
+    def __str__(self):
+        return f"{self.outcome} of message {self.message_id}"

@@ -80,12 +80,19 @@ class CustomersSerializer(serializers.Serializer):
     revenue_per_customer = serializers.FloatField(allow_null=True, help_text="Their orders in the window / customers")
 
 
+class RevenueLiftSerializer(serializers.Serializer):
+    absolute = serializers.FloatField(allow_null=True, help_text="Revenue per customer, messaged - held out (tenge)")
+    ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2,
+                                 help_text="[low, high] of `absolute` (Welch's t interval)")
+
+
 class LiftSerializer(serializers.Serializer):
     absolute = serializers.FloatField(allow_null=True, help_text="Repeat rate messaged - held out")
     relative = serializers.FloatField(allow_null=True, help_text="absolute / the held-out repeat rate")
     ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True, min_length=2, max_length=2,
                                  help_text="[low, high] of `absolute` (Newcombe's hybrid score interval)")
     enough_data = serializers.BooleanField(help_text="False: not enough data yet (the interval is too wide)")
+    revenue_per_customer = RevenueLiftSerializer()
 
 
 class SalesSerializer(serializers.Serializer):

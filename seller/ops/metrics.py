@@ -7,6 +7,7 @@ from the rows (`generated_at`, `source`, latency, tokens), replies from `replied
 Block and failure reasons are read from the data, so a new reason shows up by itself.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, Max, Q, Sum
+from django.db.models import Avg, Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from kaspi_sync.models import Shop
-from messaging.models import MessageEvent, OutboundMessage
+from messaging import outcomes as message_outcomes
+from messaging.models import MessageEvent, MessageOutcome, OutboundMessage
 
 from seller.models import Answer, HandledReply, Handoff, MetricsPeriod
 
@@ -207,63 +209,97 @@ def rows_in_one_pass(win: Window, moment: str, aggregates: str) -> dict:
 
 def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     """What `collect` counts from the events, for every grouping at once: ({grouping: {group:
-    {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}). One scan gives each message's
-    outcomes per local day; a message counts once per day, and once in the other groupings (on the
-    first day it had that outcome), so the per-day rows add up to the distinct counts."""
+    {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}), read from the per-message summary
+    (`messaging.outcomes`): one row per message and outcome instead of one per event."""
+    starts = day_starts(win)
     with connection.cursor() as cursor:
-        cursor.execute(*outcomes_query(win))
+        cursor.execute(*outcomes_query(win, starts))
         rows = cursor.fetchall()
     outcomes = {by: {} for by in GROUPINGS}
     reasons = {by: {} for by in GROUPINGS}
-    for shop_id, trigger, day, name, reason, on_day, first in rows:
-        for by, group, n in ((None, None, first), ("shop", shop_id, first), ("trigger", trigger, first),
-                             ("day", day, on_day)):
-            counted = outcomes[by].setdefault(group, {})
-            if name is None or not n:
-                continue
-            if name.startswith("with_reason:"):
-                status = name.removeprefix("with_reason:")
-                by_reason = reasons[by].setdefault(group, {}).setdefault(status, {})
+    first_at = None
+    for bits, shop_id, trigger, day_number, name, reason, n, earliest in rows:
+        per_day = bits == 6  # grouped by day: GROUPING(shop_id, trigger, day) has the shop and trigger bits
+        if per_day and day_number is None:
+            continue  # on several days: counted from its events
+        day = starts[day_number - 1].astimezone(local_zone()).date() if per_day else None
+        groups = [("day", day)] if per_day else [(None, None), ("shop", shop_id), ("trigger", trigger)]
+        for by, group in groups:
+            counted = outcomes[by].setdefault(group, {})  # any event makes its group exist
+            if reason is not None:
+                by_reason = reasons[by].setdefault(group, {}).setdefault(name, {})
                 by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
-            else:
+            elif name in OUTCOMES:
                 counted[name] = counted.get(name, 0) + n
+        if name == message_outcomes.ANY and not per_day:
+            first_at = min(first_at, earliest) if first_at else earliest
+    if first_at and not win.start:  # the days are listed from the first one with any event
+        outcomes["day"].setdefault(first_at.astimezone(local_zone()).date(), {})
     return outcomes, reasons
 
 
-def outcomes_query(win: Window) -> tuple[str, list]:
-    """The SQL of `outcomes_in_one_pass` and its parameters."""
-    mapping = [(status, outcome) for outcome, statuses in OUTCOMES.items() for status in statuses]
-    mapping += [(status, "with_reason:" + status) for status in WITH_REASON]
-    where, params = ["e.at <= %s"], [win.end]
+def day_starts(win: Window) -> list[datetime]:
+    """The window's local midnights (and the next one), as moments: the SQL finds a moment's day
+    among them (`width_bucket`, a binary search), cheaper than converting each to local time."""
+    zone = local_zone()
+    first = win.start or MessageEvent.objects.filter(at__lte=win.end).aggregate(first=Min("at"))["first"] or win.end
+    days = days_between(first.astimezone(zone).date(), win.end.astimezone(zone).date() + timedelta(days=1))
+    return [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in days]
+
+
+def outcomes_query(win: Window, starts: list[datetime] | None = None) -> tuple[str, dict]:
+    """The SQL of `outcomes_in_one_pass` and its parameters. A message has an outcome in the window
+    when its first or last time is in it; only when the two lie on both sides of the window are
+    its events asked. Per day: a message whose outcome happened on one day counts on that day;
+    the few with it on several days are counted from their events."""
+    summary, events, outbox = (MessageOutcome._meta.db_table, MessageEvent._meta.db_table,
+                               OutboundMessage._meta.db_table)
+    statuses = ", ".join(f"('{status}', '{outcome}')" for outcome, kept in message_outcomes.OUTCOMES.items()
+                         for status in kept)
+    any_status = message_outcomes.ANY
+    where, in_window = ["s.first_at <= %(end)s"], "e.at <= %(end)s"
     if win.start:
-        where.append("e.at >= %s")
-        params.append(win.start)
-    shops = []
+        where.append("s.last_at >= %(start)s")
+        in_window += " AND e.at >= %(start)s"
     if win.shop_id:
-        shops.append("shop_id = %s")
-        params.append(win.shop_id)
+        where.append("s.shop_id = %(shop_id)s")
     if win.shop_ids is not None:
-        shops.append("shop_id = ANY(%s)")
-        params.append(list(win.shop_ids))
-    if shops:
-        where.append(f"e.message_id IN (SELECT id FROM {OutboundMessage._meta.db_table} WHERE {' AND '.join(shops)})")
-    values = ", ".join(["(%s, %s)"] * len(mapping))
-    # Narrow rows first (message, outcome, day), the message's shop, trigger and reason joined last.
-    # Statuses that count for no outcome still make their group exist (with zeros), as in `collect`.
+        where.append("s.shop_id = ANY(%(shop_ids)s)")
+    found = f"SELECT s.* FROM {summary} s WHERE {' AND '.join(where)}"
+    if win.start:  # first or last time in the window; else both outside it: ask the events between
+        found = f"""{found} AND (s.first_at >= %(start)s OR s.last_at <= %(end)s)
+            UNION ALL
+            {found} AND s.first_at < %(start)s AND s.last_at > %(end)s AND EXISTS (
+                SELECT 1 FROM {events} e JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
+                WHERE e.message_id = s.message_id AND {in_window})"""
+    with_reason = ", ".join(f"'{status}'" for status in WITH_REASON)
+    # Per day, a message whose outcome happened on one day counts on that day (NULL: several days);
+    # a day is its number among the window's days.
+    day = """CASE WHEN width_bucket(s.first_at, %(starts)s) = width_bucket(s.last_at, %(starts)s)
+                  THEN width_bucket(s.first_at, %(starts)s) END"""
     sql = f"""
-        WITH outcome(status, name) AS (VALUES {values}),
-        per_day AS (
-            SELECT e.message_id, o.name, (e.at AT TIME ZONE %s)::date AS day
-            FROM {MessageEvent._meta.db_table} e LEFT JOIN outcome o ON o.status = e.status
-            WHERE {" AND ".join(where)}
-            GROUP BY 1, 2, 3
-        ), marked AS (
-            SELECT message_id, name, day, day = MIN(day) OVER (PARTITION BY message_id, name) AS first FROM per_day
-        )
-        SELECT m.shop_id, m.trigger, d.day, d.name, m.reason, COUNT(*), SUM(CASE WHEN d.first THEN 1 ELSE 0 END)
-        FROM marked d JOIN {OutboundMessage._meta.db_table} m ON m.id = d.message_id
-        GROUP BY m.shop_id, m.trigger, d.day, d.name, m.reason"""
-    return sql, [value for pair in mapping for value in pair] + [settings.SELLER_TIMEZONE] + params
+        WITH outcome_status(status, outcome) AS (VALUES {statuses})
+        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, NULL, COUNT(*), MIN(first_at)
+        FROM (SELECT s.shop_id, s."trigger", s.outcome, s.first_at,
+                     CASE WHEN s.outcome <> '{any_status}' THEN {day} END AS day
+              FROM ({found}) s) s
+        GROUP BY GROUPING SETS ((shop_id, "trigger", outcome), (day, outcome))
+        UNION ALL
+        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, reason, COUNT(*), NULL
+        FROM (SELECT s.shop_id, s."trigger", s.outcome, m.reason, {day} AS day
+              FROM ({found}) s JOIN {outbox} m ON m.id = s.message_id WHERE s.outcome IN ({with_reason})) s
+        GROUP BY GROUPING SETS ((shop_id, "trigger", outcome, reason), (day, outcome, reason))
+        UNION ALL
+        SELECT 6, NULL, NULL, d.day, d.outcome, m.reason, COUNT(*), NULL
+        FROM (SELECT DISTINCT s.message_id, s.outcome, width_bucket(e.at, %(starts)s) AS day
+              FROM ({found}) s JOIN {events} e ON e.message_id = s.message_id
+                   JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
+              WHERE s.outcome <> '{any_status}' AND {day} IS NULL AND {in_window}) d
+             JOIN {outbox} m ON m.id = d.message_id
+        GROUP BY GROUPING SETS ((d.day, d.outcome), (d.day, d.outcome, m.reason))
+        HAVING GROUPING(m.reason) = 1 OR d.outcome IN ({with_reason})"""
+    return sql, {"starts": starts or day_starts(win), "start": win.start, "end": win.end, "shop_id": win.shop_id,
+                 "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None}
 
 
 def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
@@ -334,17 +370,41 @@ def for_aggregates():
 
 def summary(win: Window) -> dict:
     """Everything `GET /ai-seller/metrics` and the dashboard show."""
+    beside = can_count_beside()
     with for_aggregates():
-        return count_all(win)
+        return count_all(win, beside)
 
 
-def count_all(win: Window) -> dict:
-    collected = collect_all(win)
-    total = collected[None][None]
-    total["generation_latency_ms"]["p95"] = p95_latency(win)
+def can_count_beside() -> bool:
+    """A second connection sees what this one sees only when this one is in no transaction yet
+    (PostgreSQL, autocommit): then the lift's groups are counted beside the outbox figures."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def counted_beside(function, *args):
+    """`function(*args)` in a thread, on a database connection of its own (closed after)."""
+    def run():
+        try:
+            with for_aggregates():
+                return function(*args)
+        finally:
+            connection.close()
+
+    return run
+
+
+def count_all(win: Window, beside: bool = False) -> dict:
+    """The figures; with `beside`, the lift's groups (the costliest sales query) on a second
+    connection meanwhile (two CPUs, two PostgreSQL backends: the answer takes the longer of the
+    two parts, not their sum)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lift_groups = pool.submit(counted_beside(sales.all_groups, win)) if beside else None
+        collected = collect_all(win)
+        total = collected[None][None]
+        total["generation_latency_ms"]["p95"] = p95_latency(win)
+        sold = sales.report(win, lift_groups.result if lift_groups else None)
 
     by_shop = collected["shop"]
-    sold = sales.report(win)
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
                  .values_list("pk", "name"))
     by_trigger = collected["trigger"]
@@ -388,6 +448,8 @@ def conversations(win: Window) -> dict:
     still_open = Handoff.objects.filter(status=Handoff.Status.OPEN)
     if win.shop_id:
         still_open = still_open.filter(shop_id=win.shop_id)
+    if win.shop_ids is not None:  # a merchant's shops only
+        still_open = still_open.filter(shop_id__in=win.shop_ids)
     return {
         "replies": sum(by_outcome.values()),
         "by_outcome": dict(sorted(by_outcome.items())),

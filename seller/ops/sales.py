@@ -46,7 +46,8 @@ def groups(arm: str, win, keys: tuple, by: tuple) -> dict:
         cursor.execute(*groups_query(arm, win, keys, by))
         rows = cursor.fetchall()
     n = len(by)
-    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0)) for row in rows}
+    return {tuple(row[:n]): Group(row[n], int(row[n + 1] or 0), float(row[n + 2] or 0), float(row[n + 3] or 0))
+            for row in rows}
 
 
 def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
@@ -79,10 +80,99 @@ def groups_query(arm: str, win, keys: tuple, by: tuple) -> tuple[str, list]:
              AND o.created_at_kaspi <= {plus_seconds("f.at")} AND o.state NOT IN (%s, %s)
             GROUP BY {per_f}, f.phone
         )
-        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue)
+        SELECT {grouped}, COUNT(*), SUM(CASE WHEN orders > 0 THEN 1 ELSE 0 END), SUM(revenue), SUM(revenue * revenue)
         FROM outcome GROUP BY {grouped}"""
     params += [attribution.window().total_seconds(), *attribution.NOT_COUNTED]
     return sql, [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
+
+
+def groups_each_on_its_own(win) -> tuple[dict, dict, dict]:
+    """{arm: groups} per shop and per trigger, and the messaged groups per variant: a query each
+    (any database; `groups_in_one_pass` gives the same from one query on PostgreSQL)."""
+    per_shop = {arm: groups(arm, win, (), ("shop_id",)) for arm in ARMS}
+    per_trigger = {arm: groups(arm, win, ("trigger",), ("trigger",)) for arm in ARMS}
+    return per_shop, per_trigger, groups("messaged", win, ("trigger", "variant"), ("trigger", "variant"))
+
+
+# GROUPING(trigger, variant) of each grouping set of `groups_in_one_pass`: per shop, trigger, variant.
+GROUPED_BY = {3: "shop", 1: "trigger", 0: "variant"}
+
+
+def groups_in_one_pass(win) -> tuple[dict, dict, dict]:
+    """What `groups` gives per shop, per trigger (both arms) and per variant (messaged), from one
+    query (PostgreSQL): each grouping's first moments per customer, then the customer's orders
+    after each distinct moment, read once for all five (a customer reached once has one moment)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*one_pass_query(win))
+        rows = cursor.fetchall()
+    found = {by: {arm: {} for arm in ARMS} for by in GROUPED_BY.values()}
+    for arm, bits, shop_id, trigger, variant, customers, buyers, revenue, squares in rows:
+        by = GROUPED_BY[bits]
+        key = {"shop": (shop_id,), "trigger": (trigger,), "variant": (trigger, variant)}[by]
+        found[by][arm][key] = Group(customers, int(buyers or 0), float(revenue or 0), float(squares or 0))
+    return found["shop"], found["trigger"], found["variant"]["messaged"]
+
+
+def one_pass_query(win) -> tuple[str, dict]:
+    reached = []
+    for arm in ARMS:
+        where, exposed = ARM_SQL[arm]
+        where += f" AND {exposed} <= %(end)s"
+        if win.start:
+            where += f" AND {exposed} >= %(start)s"
+        if win.shop_id:
+            where += " AND m.shop_id = %(shop_id)s"
+        if win.shop_ids is not None:  # a merchant's shops only
+            where += " AND m.shop_id = ANY(%(shop_ids)s)"
+        reached.append(f"""SELECT '{arm}' AS arm, m.shop_id, m."trigger", m.variant, m.phone, {exposed} AS at
+                           FROM {OutboundMessage._meta.db_table} m WHERE {where}""")
+    # Per customer and variant the first moment; from it, per trigger and per shop the first (the
+    # earliest of theirs), and one row to count the customer by. Their orders are joined once, from
+    # the earliest moment to the latest one's window, and counted in each of the three windows.
+    counted = {level: f"o.created_at_kaspi > r.at_{level} AND o.created_at_kaspi <= r.at_{level} + %(window)s * INTERVAL '1 second'"
+               for level in ("shop", "trigger", "variant")}
+    sql = f"""
+        WITH reached AS ({" UNION ALL ".join(reached)}),
+        per_variant AS (
+            SELECT arm, shop_id, "trigger", variant, phone, MIN(at) AS at_variant FROM reached GROUP BY 1, 2, 3, 4, 5
+        ), ranked AS (
+            SELECT *, MIN(at_variant) OVER per_shop AS at_shop, MIN(at_variant) OVER per_trigger AS at_trigger,
+                   ROW_NUMBER() OVER per_shop = 1 AS shop_row, ROW_NUMBER() OVER per_trigger = 1 AS trigger_row
+            FROM per_variant
+            -- one window each, the whole partition its frame (MIN) and ordered (ROW_NUMBER): two passes;
+            -- byte order sorts faster than the database's collation, and any order will do here
+            WINDOW per_shop AS (PARTITION BY arm, shop_id, phone COLLATE "C" ORDER BY "trigger" COLLATE "C",
+                                variant COLLATE "C" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+                   per_trigger AS (PARTITION BY arm, shop_id, phone COLLATE "C", "trigger" COLLATE "C"
+                                   ORDER BY variant COLLATE "C" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ), bought AS (
+            SELECT r.arm, r.shop_id, r."trigger", r.variant, r.shop_row, r.trigger_row, b.*
+            FROM ranked r CROSS JOIN LATERAL (
+                SELECT COUNT(*) FILTER (WHERE {counted["shop"]}) AS orders_shop,
+                       SUM(o.total_price) FILTER (WHERE {counted["shop"]}) AS revenue_shop,
+                       COUNT(*) FILTER (WHERE {counted["trigger"]}) AS orders_trigger,
+                       SUM(o.total_price) FILTER (WHERE {counted["trigger"]}) AS revenue_trigger,
+                       COUNT(*) FILTER (WHERE {counted["variant"]}) AS orders_variant,
+                       SUM(o.total_price) FILTER (WHERE {counted["variant"]}) AS revenue_variant
+                FROM {Order._meta.db_table} o
+                WHERE o.shop_id = r.shop_id AND o.customer_phone = r.phone AND o.created_at_kaspi > r.at_shop
+                  AND o.created_at_kaspi <= r.at_variant + %(window)s * INTERVAL '1 second'
+                  AND o.state <> ALL(%(not_counted)s)) b
+        )
+        SELECT arm, 3, shop_id, NULL, NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_shop > 0), SUM(revenue_shop),
+               SUM(revenue_shop * revenue_shop)
+        FROM bought WHERE shop_row GROUP BY arm, shop_id
+        UNION ALL
+        SELECT arm, 1, NULL, "trigger", NULL, COUNT(*), COUNT(*) FILTER (WHERE orders_trigger > 0), SUM(revenue_trigger),
+               SUM(revenue_trigger * revenue_trigger)
+        FROM bought WHERE trigger_row GROUP BY arm, "trigger"
+        UNION ALL
+        SELECT arm, 0, NULL, "trigger", variant, COUNT(*), COUNT(*) FILTER (WHERE orders_variant > 0), SUM(revenue_variant),
+               SUM(revenue_variant * revenue_variant)
+        FROM bought WHERE arm = 'messaged' GROUP BY arm, "trigger", variant"""
+    return sql, {"start": win.start, "end": win.end, "shop_id": win.shop_id,
+                 "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None,
+                 "window": attribution.window().total_seconds(), "not_counted": list(attribution.NOT_COUNTED)}
 
 
 def plus_seconds(column: str) -> str:
@@ -101,7 +191,8 @@ def effect(messaged: Group, held_out: Group) -> dict:
 
 
 def add(groups_: list) -> Group:
-    return Group(sum(g.customers for g in groups_), sum(g.buyers for g in groups_), sum(g.revenue for g in groups_))
+    return Group(sum(g.customers for g in groups_), sum(g.buyers for g in groups_), sum(g.revenue for g in groups_),
+                 sum(g.revenue_squares for g in groups_))
 
 
 EMPTY = Group(0, 0, 0.0)
@@ -155,16 +246,22 @@ def replies_figures(sent: int, replied: int) -> dict:
             "reply_rate_ci95": [round(low, 4), round(high, 4)] if sent else None}
 
 
-def report(win) -> dict:
-    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day."""
-    per_shop = {arm: groups(arm, win, (), ("shop_id",)) for arm in ARMS}
-    per_trigger = {arm: groups(arm, win, ("trigger",), ("trigger",)) for arm in ARMS}
-    per_variant = groups("messaged", win, ("trigger", "variant"), ("trigger", "variant"))
+def all_groups(win) -> tuple[dict, dict, dict]:
+    """The lift's groups per shop, per trigger and per variant (the costly part of `report`)."""
+    one_pass = groups_in_one_pass if connection.vendor == "postgresql" else groups_each_on_its_own
+    return one_pass(win)
+
+
+def report(win, counted_groups=None) -> dict:
+    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day
+    (`counted_groups`: a function that gives what `all_groups` gives, when it is being counted
+    elsewhere meanwhile; asked last)."""
     attributed_by = {by: attributed(win, by) for by in [(), ("shop",), ("trigger",), ("trigger", "variant"), ("day",)]}
+    variant_sends = sends_by_variant(win)
+    per_shop, per_trigger, per_variant = counted_groups() if counted_groups else all_groups(win)
 
     shops = set(per_shop["messaged"]) | set(per_shop["holdout"]) | set(attributed_by[("shop",)])
     triggers = set(per_trigger["messaged"]) | set(per_trigger["holdout"]) | set(attributed_by[("trigger",)])
-    variant_sends = sends_by_variant(win)
     variants = {key for key in set(per_variant) | set(attributed_by[("trigger", "variant")]) | set(variant_sends)
                 if key[1]}
     return {

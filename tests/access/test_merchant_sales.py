@@ -30,3 +30,18 @@ def test_the_merchant_s_sales_figures_leave_out_other_merchants_shops(shops, mak
     assert figures["attribution"]["revenue"] == 0 and figures["holdout"]["customers"] == 0
     assert figures["messaged"]["customers"] == only_a["messaged"]["customers"] == 1
     assert {key: figures[key] for key in SALES_KEYS} == {key: only_a[key] for key in SALES_KEYS}
+
+
+def test_the_merchant_s_open_handoffs_leave_out_other_merchants_shops(shops, make_user):
+    """`conversations.handoffs_open` is a count of now, not of the period: it too keeps to the
+    merchant's shops (it used to count every shop's open handoffs)."""
+    from seller.models import Handoff
+
+    a, b = shops
+    Handoff.objects.create(shop=b, phone="+77015550009", session="default", reason="complaint")
+    Handoff.objects.create(shop=a, phone="+77015550008", session="default", reason="complaint")
+    api = api_client(make_user(roles.OPERATOR, shops=[a]))
+
+    mine = Handoff.objects.filter(shop=a, status="open").count()
+    assert mine < Handoff.objects.filter(status="open").count()
+    assert api.get("/ai-seller/metrics").json()["conversations"]["handoffs_open"] == mine

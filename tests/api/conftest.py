@@ -21,6 +21,11 @@ def api(admin_token):
 def history(db):
     """Outbox rows with a chosen history: `history(shop, [("sent", at), ...], reason=...)`,
     written the way `messaging.outbox.move` writes them (the row, and one event per change)."""
+    return history_maker()
+
+
+def history_maker():
+    """What the `history` fixture gives (for tests that commit, with `transactional_db`)."""
     from django.utils import timezone
 
     from kaspi_sync.models import Order

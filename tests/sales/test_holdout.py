@@ -5,7 +5,7 @@ from datetime import timedelta
 from kaspi_sync.models import Shop
 from messaging.models import OutboundMessage
 from seller import eligibility, holdout
-from seller.lift import Group, newcombe
+from seller.lift import Group, newcombe, welch
 
 from .conftest import held_out, order, sent
 
@@ -80,8 +80,12 @@ def test_the_metrics_compare_messaged_and_held_out_customers(api, shop, now, set
     assert figures["messaged"] == {"customers": 20, "repeat_rate": 0.5, "revenue_per_customer": 6000.0}
     assert figures["holdout"] == {"customers": 10, "repeat_rate": 0.2, "revenue_per_customer": 1800.0}
     low, high = newcombe(Group(20, 10), Group(10, 2))
+    spent_low, spent_high = welch(Group(20, 10, 120_000, 10 * 12_000 ** 2), Group(10, 2, 18_000, 2 * 9_000 ** 2))
     assert figures["lift"] == {"absolute": 0.3, "relative": 1.5, "ci95": [round(low, 4), round(high, 4)],
-                               "enough_data": False}
+                               "enough_data": False,
+                               "revenue_per_customer": {"absolute": 4200.0,
+                                                        "ci95": [round(spent_low, 2), round(spent_high, 2)]}}
+    assert spent_low < 4200 < spent_high
     assert low < 0.3 < high
     [by_shop] = figures["by_shop"]
     assert (by_shop["messaged"]["customers"], by_shop["holdout"]["customers"]) == (20, 10)
