@@ -235,6 +235,9 @@ SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
 SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
 SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
+# Recommendations count the shop's orders (what is bought with what) at most this often per
+# process and basket, not for every message; 0 counts for every message.
+SELLER_RECOMMENDATION_STATS_SECONDS = env.float("SELLER_RECOMMENDATION_STATS_SECONDS", default=60)
 # The reconciler restarts a row that waited this long for its next step, and sends an `unknown`
 # row once more when WAHA's chat history still does not show it after the grace period.
 # Conversations: automatic answers (and handoff acknowledgements) per customer per 24 h.
