@@ -40,7 +40,10 @@ def pool_database_connections(sender=None, **kwargs):
     """A threads worker: one pool per process, as large as its concurrency (no task ever waits
     for a connection; the llm threads hand theirs back while the model writes, so few are open)."""
     from django.conf import settings
+    from django.db import connections
 
+    if any(connection.connection is not None for connection in connections.all(initialized_only=True)):
+        return  # a worker started inside a program already connected (a test): its settings stay
     database = settings.DATABASES["default"]
     threads = "thread" in str(getattr(sender, "pool_cls", "")).lower()
     if threads and database["ENGINE"].endswith("postgresql") and not database.get("CONN_MAX_AGE"):
