@@ -22,10 +22,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
     parser.add_argument("--show-queries", action="store_true", help="print each step's SQL for the first message")
     args = parser.parse_args()
     bench.fresh_db.recreate(bench.DATABASE_URL)
     run = bench.Bench(argparse.Namespace(model_latency_ms=0, waha_latency_ms=0))
+    try:
+        profile(run, args)
+    finally:
+        run.close()
+        bench.clean_redis()
+
+
+def profile(run, args):
     import django
 
     django.setup()
@@ -34,45 +43,41 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     from kaspi_sync.sync import sync_shop
-    from messaging import sending
     from messaging.models import OutboundMessage
-    from seller import eligibility, writer
+    from seller import eligibility, sending, writer
 
     call_command("migrate", verbosity=0)
     bench.clean_redis()
-    try:
-        shop = run.setup_shop()
-        for _ in range(args.orders):
-            run.new_order()
-        sync_shop(shop)
-        ids = list(OutboundMessage.objects.order_by("pk").values_list("pk", flat=True))
-        steps = {"check_eligibility": eligibility.check_message, "generate_message": writer.write_message,
-                 "send_whatsapp": sending.send_message}
-        profile, queries, seconds = cProfile.Profile(), {}, {}
-        for name, step in steps.items():
-            started = time.process_time()
-            with CaptureQueriesContext(connection) as captured:
-                profile.enable()
-                for message_id in ids:
-                    step(message_id)
-                profile.disable()
-            seconds[name] = time.process_time() - started
-            queries[name] = len(captured.captured_queries) / len(ids)
-            if args.show_queries:
-                per_message = len(captured.captured_queries) // len(ids)
-                print(f"--- {name}")
-                for query in captured.captured_queries[:per_message]:
-                    print("   ", query["sql"][:160])
-        sent = OutboundMessage.objects.filter(status="sent").count()
-        print(f"{len(ids)} messages, {sent} sent")
-        for name in steps:
-            print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU (profiled), {queries[name]:.1f} queries per message")
-        stats = pstats.Stats(profile).sort_stats("cumulative")
-        stats.print_stats(r"(seller|messaging|kaspi_sync|openai|requests|redis)/", args.top)
-    finally:
-        run.close()
-        bench.clean_redis()
+    shop = run.setup_shop()
+    for _ in range(args.orders):
+        run.new_order()
+    sync_shop(shop)
+    ids = list(OutboundMessage.objects.order_by("pk").values_list("pk", flat=True))
+    steps = {"check_eligibility": eligibility.check_message, "generate_message": writer.write_message,
+             "send_whatsapp": sending.send_message}
+    profiler, queries, seconds = cProfile.Profile(), {}, {}
+    for name, step in steps.items():
+        started = time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            profiler.enable()
+            for message_id in ids:
+                step(message_id)
+            profiler.disable()
+        seconds[name] = time.process_time() - started
+        queries[name] = len(captured.captured_queries) / len(ids)
+        if args.show_queries:
+            per_message = len(captured.captured_queries) // len(ids)
+            print(f"--- {name}")
+            for query in captured.captured_queries[:per_message]:
+                print("   ", query["sql"][:160])
+    sent = OutboundMessage.objects.filter(status="sent").count()
+    print(f"{len(ids)} messages, {sent} sent")
+    for name in steps:
+        print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU (profiled), {queries[name]:.1f} queries per message")
+    stats = pstats.Stats(profiler).sort_stats(args.sort)
+    stats.print_stats(args.top)
 
 
 if __name__ == "__main__":
     main()
+

@@ -17,6 +17,13 @@ IDS = ("shop_id", "order_id", "outbox_id")
 pipeline_ids: ContextVar[dict] = ContextVar("pipeline_ids", default={})
 
 
+def tag_row(message):
+    """The shop and order of the outbox row the running task works on, once a step has loaded it."""
+    ids = pipeline_ids.get()
+    if ids.get("outbox_id") == message.pk:
+        pipeline_ids.set({**ids, "shop_id": message.shop_id, "order_id": message.order_id})
+
+
 def mask_phone(text: str) -> str:
     return PHONE.sub(lambda m: "***" + re.sub(r"\D", "", m.group(0))[-2:], text)
 

@@ -146,6 +146,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False  # a lost worker's task runs again only via visibility timeout
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes the database connection only after this many tasks; after each
+# task it is closed if it failed or aged out, or handed back to the pool (config/celery_app.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 # With the Redis broker an unacknowledged task runs again after this: longer than any task.
@@ -237,6 +240,9 @@ SELLER_QUIET_HOURS = env("SELLER_QUIET_HOURS", default="21:00-09:00")
 SELLER_TIMEZONE = env("SELLER_TIMEZONE", default="Asia/Almaty")
 SELLER_DELIVERED_DELAY_HOURS = env.float("SELLER_DELIVERED_DELAY_HOURS", default=48)
 SELLER_POST_PURCHASE_DELAY_HOURS = env.float("SELLER_POST_PURCHASE_DELAY_HOURS", default=0)
+# Recommendations count the shop's orders (what is bought with what) at most this often per
+# process and basket, not for every message; 0 counts for every message.
+SELLER_RECOMMENDATION_STATS_SECONDS = env.float("SELLER_RECOMMENDATION_STATS_SECONDS", default=60)
 # The reconciler restarts a row that waited this long for its next step, and sends an `unknown`
 # row once more when WAHA's chat history still does not show it after the grace period.
 # Conversations: automatic answers (and handoff acknowledgements) per customer per 24 h.

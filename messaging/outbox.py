@@ -3,7 +3,7 @@ or two workers racing on one row, change it once; every change leaves a MessageE
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -118,6 +118,17 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
     releasing = new_status in GIVING_UP or ("reserved_at" in fields and fields["reserved_at"] is None)
     if releasing:
         fields["reserved_at"] = None
+    if releasing or connection.vendor != "postgresql":
+        changed = move_in_transaction(message_id, expected, new_status, note, fields, releasing)
+    else:
+        changed = move_in_one_statement(message_id, expected, new_status, note, fields)
+    if changed:
+        log.info("outbox %s -> %s %s", message_id, new_status, note)
+    return bool(changed)
+
+
+def move_in_transaction(message_id: int, expected: list, new_status: str, note: str, fields: dict,
+                        releasing: bool) -> bool:
     with transaction.atomic():
         held = None
         if releasing:
@@ -130,9 +141,26 @@ def move(message_id: int, expected, new_status: str, note: str = "", **fields) -
             MessageEvent.objects.create(message_id=message_id, status=new_status, note=note[:300])
             if held:
                 transaction.on_commit(lambda: release(message_id, **held))
-    if changed:
-        log.info("outbox %s -> %s %s", message_id, new_status, note)
     return bool(changed)
+
+
+def move_in_one_statement(message_id: int, expected: list, new_status: str, note: str, fields: dict) -> bool:
+    """The conditional update and its event in one statement (PostgreSQL): one round trip, and
+    atomic by itself, so no transaction of its own is needed (a move is the hottest write)."""
+    now = timezone.now()
+    meta, quote = OutboundMessage._meta, connection.ops.quote_name
+    assignments, params = [], []
+    for name, value in {"status": new_status, "updated_at": now, **fields}.items():
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    events = MessageEvent._meta.db_table
+    sql = (f"WITH moved AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+           f"WHERE id = %s AND status = ANY(%s) RETURNING id) "
+           f"INSERT INTO {quote(events)} (message_id, status, note, at) SELECT id, %s, %s, %s FROM moved")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, message_id, [str(status) for status in expected], new_status, note[:300], now])
+        return cursor.rowcount == 1
 
 
 def release(message_id: int, phone: str, reserved_at):

@@ -3,6 +3,7 @@
 import base64
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -132,17 +133,30 @@ class SessionInfo:
     push_name: str
 
 
+local = threading.local()
+
+
+def http_session() -> requests.Session:
+    """This thread's HTTP session, kept between clients: a message reuses the open connection to
+    WAHA instead of connecting anew for each of its calls."""
+    if getattr(local, "session", None) is None:
+        local.session = requests.Session()
+    return local.session
+
+
 class WahaClient:
     def __init__(self, session: str | None = None):
         self.base_url = settings.WAHA_URL.rstrip("/")
         self.session_name = session or settings.WAHA_SESSION
-        self.http = requests.Session()
-        self.http.headers.update({"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"})
+        self.http = http_session()
+        self.headers = {"X-Api-Key": settings.WAHA_API_KEY, "Accept": "application/json"}
         self.timeout = (5, settings.WAHA_TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
         try:
-            response = self.http.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+            response = self.http.request(method, self.base_url + path, timeout=self.timeout, headers=headers,
+                                         **kwargs)
         except requests.RequestException as exc:
             if never_left(exc):
                 raise WahaTransientError(f"{method} {path}: cannot connect") from exc

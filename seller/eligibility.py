@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from config.logging import tag_row
 from messaging import limits, outbox
 from messaging.models import OutboundMessage
 
@@ -18,6 +19,7 @@ def check_message(message_id: int, now=None) -> bool:
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None or message.status != Status.PENDING:
         return False
+    tag_row(message)
     decision = policy.decide(message, now)
     if decision.action == "allow":
         with transaction.atomic():

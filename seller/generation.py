@@ -55,7 +55,9 @@ def release_database_connection():
 # The model is asked from these threads, so a step waits at most GENERATION_DEADLINE_SECONDS
 # whatever the pool: Celery's soft time limit does nothing in the threads pool, and a server that
 # trickles bytes never trips the SDK's per-read timeout.
-CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="openai")
+# Its threads start only as calls need them: the llm pool's concurrency is what bounds the calls in
+# flight (a fixed 32 here held a pool of 64 to 32 calls at a time).
+CALLS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="openai")
 
 
 def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float | None = None, goal: str = ""):

@@ -5,6 +5,8 @@ import json
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.db.models import prefetch_related_objects
+
 from kaspi_sync.models import Order, Product
 from messaging.models import OutboundMessage
 
@@ -101,6 +103,9 @@ def delivery_text(order: Order, language: str) -> str:
 def order_data(message: OutboundMessage) -> dict:
     """Everything the message may speak of; also what the guardrails check the reply against."""
     order, shop = message.order, message.shop
+    prefetch_related_objects([order], "entries")  # the items, the suggestions and the link read them
+    if order.shop_id == shop.pk:
+        order.shop = shop  # the row's shop, already loaded: not read again for the order
     language = shop.language if shop.language in LANGUAGES else "ru"
     data = {
         "trigger": message.trigger,
@@ -115,8 +120,9 @@ def order_data(message: OutboundMessage) -> dict:
     }
     if spec(message.trigger).delivery:
         data["delivery"] = delivery_text(order, language)
-    if spec(message.trigger).review_link and review_link(order):
-        data["review_link"] = review_link(order)  # none when no item has a known Kaspi product
+    link = review_link(order) if spec(message.trigger).review_link else ""
+    if link:
+        data["review_link"] = link  # none when no item has a known Kaspi product
     return data
 
 

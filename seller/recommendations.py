@@ -10,8 +10,10 @@ colour or variant of an item in the order, nor anything this customer bought bef
 """
 
 import re
+import time
 from collections import defaultdict
 
+from django.conf import settings
 from django.db.models import Count
 
 from kaspi_sync.models import Order, OrderEntry, Product
@@ -26,12 +28,36 @@ COLOURS = re.compile(
 )
 
 
+# The shop's buying patterns change slowly: each process counts them at most this often per
+# shop and set of categories (or products) bought, not for every message.
+_counted: dict = {}
+
+
+def counted(what: str, shop_id: int, key: frozenset, count):
+    """`count()`, or what it gave for the same question less than
+    SELLER_RECOMMENDATION_STATS_SECONDS ago in this process."""
+    now, ttl = time.monotonic(), settings.SELLER_RECOMMENDATION_STATS_SECONDS
+    found = _counted.get((what, shop_id, key))
+    if found is not None and now - found[0] < ttl:
+        return found[1]
+    value = count()
+    if ttl > 0:
+        if len(_counted) > 10_000:  # many shops and baskets: start again rather than grow
+            _counted.clear()
+        _counted[(what, shop_id, key)] = (now, value)
+    return value
+
+
+def forget_counts():
+    _counted.clear()
+
+
 def related_products(order: Order, limit: int = 3) -> list[Product]:
     entries = list(order.entries.all())
-    shop = order.shop
-    categories = {entry.category_title for entry in entries if entry.category_title}
+    shop = order.shop  # the outbox row's own, when it asks (prompts.order_data)
+    categories = frozenset(entry.category_title for entry in entries if entry.category_title)
     bought_models = {model_key(entry.name) for entry in entries}
-    bought = {entry.product_id for entry in entries if entry.product_id}
+    bought = frozenset(entry.product_id for entry in entries if entry.product_id)
     owned = set(bought)
     if order.customer_phone:
         owned |= set(
@@ -41,19 +67,13 @@ def related_products(order: Order, limit: int = 3) -> list[Product]:
         )
     lifts = complement_lifts(order, categories)
     again = consumable(shop, categories)
-    together = (
-        OrderEntry.objects.filter(order__shop=shop, order__entries__product_id__in=bought)
-        .exclude(order=order)
-        .exclude(product_id=None)
-        .exclude(order__state__in=FINISHED_BADLY)
-        .values("product_id")
-        .annotate(n=Count("order", distinct=True))
-        .order_by("-n", "product_id")[:50]
-    )
-    candidates = Product.objects.filter(shop=shop, category_title__in=set(lifts) | again).exclude(pk__in=owned)
-    by_id = {product.pk: product for product in candidates}
-    ranked = [by_id[row["product_id"]] for row in together if row["product_id"] in by_id
-              and by_id[row["product_id"]].category_title in lifts]
+    together = counted("together", shop.pk, bought, lambda: bought_together(shop, bought))
+    wanted = frozenset(lifts) | again
+    candidates = counted("products", shop.pk, wanted,
+                         lambda: list(Product.objects.filter(shop=shop, category_title__in=wanted)))
+    by_id = {product.pk: product for product in candidates if product.pk not in owned}
+    ranked = [by_id[product_id] for product_id in together if product_id in by_id
+              and by_id[product_id].category_title in lifts]
     ranked += sorted((p for p in by_id.values() if p.category_title in lifts),
                      key=lambda p: (-lifts[p.category_title], -p.times_sold, p.pk))
     ranked += sorted((p for p in by_id.values() if p.category_title in again), key=lambda p: (-p.times_sold, p.pk))
@@ -76,40 +96,68 @@ def model_key(name: str) -> str:
     return " ".join(words[:3])
 
 
-def complement_lifts(order: Order, categories: set[str]) -> dict[str, float]:
+def bought_together(shop, bought: frozenset) -> list[int]:
+    """Products of other orders holding any of `bought`, most often first (the order itself holds
+    only what it bought, which is left out, so it need not be excluded)."""
+    rows = (
+        OrderEntry.objects.filter(order__shop=shop, order__entries__product_id__in=bought)
+        .exclude(product_id=None)
+        .exclude(product_id__in=bought)
+        .exclude(order__state__in=FINISHED_BADLY)
+        .values("product_id")
+        .annotate(n=Count("order", distinct=True))
+        .order_by("-n", "product_id")[:50]
+    )
+    return [row["product_id"] for row in rows]
+
+
+def complement_lifts(order: Order, categories: frozenset) -> dict[str, float]:
     """{category: lift} of the categories bought with `categories` (in the shop's other orders) at
     least as often as by chance."""
     if not categories:
         return {}
-    shop = order.shop
-    orders = Order.objects.filter(shop=shop).exclude(state__in=FINISHED_BADLY).exclude(pk=order.pk)
+    total, with_these, together, alone = counted("lifts", order.shop_id, categories,
+                                                 lambda: category_counts(order.shop_id, categories))
+    # The counts take in every order of the shop; this one's own share comes off here. It holds
+    # only `categories`, so it adds to no `together` or `alone` count.
+    if order.pk is not None and order.state not in FINISHED_BADLY:
+        total, with_these = total - 1, with_these - 1
+    lifts = {category: n * total / (with_these * alone[category]) for category, n in together.items() if alone.get(category)}
+    return {category: lift for category, lift in lifts.items() if lift >= 1}
+
+
+def category_counts(shop_id: int, categories: frozenset) -> tuple[int, int, dict, dict]:
+    """The shop's orders, those holding any of `categories`, and by other category: orders
+    holding it with `categories` and orders holding it at all (cancelled and returned left out)."""
+    orders = Order.objects.filter(shop_id=shop_id).exclude(state__in=FINISHED_BADLY)
     total = orders.count()
     with_these = orders.filter(entries__category_title__in=categories).distinct().count()
     together = dict(
-        OrderEntry.objects.filter(order__shop=shop, order__entries__category_title__in=categories)
+        OrderEntry.objects.filter(order__shop_id=shop_id, order__entries__category_title__in=categories)
         .exclude(category_title__in=categories)
         .exclude(category_title="")
-        .exclude(order=order)
         .exclude(order__state__in=FINISHED_BADLY)
         .values_list("category_title")
         .annotate(n=Count("order", distinct=True))
     )
     together = {category: n for category, n in together.items() if n >= MIN_TOGETHER}
     alone = dict(
-        OrderEntry.objects.filter(order__shop=shop, category_title__in=together)
-        .exclude(order=order)
+        OrderEntry.objects.filter(order__shop_id=shop_id, category_title__in=together)
         .exclude(order__state__in=FINISHED_BADLY)
         .values_list("category_title")
         .annotate(n=Count("order", distinct=True))
     )
-    lifts = {category: n * total / (with_these * alone[category]) for category, n in together.items() if alone.get(category)}
-    return {category: lift for category, lift in lifts.items() if lift >= 1}
+    return total, with_these, together, alone
 
 
-def consumable(shop, categories: set[str]) -> set[str]:
+def consumable(shop, categories: frozenset) -> frozenset:
     """Those of `categories` that customers buy again, in orders of their own."""
     if not categories:
-        return set()
+        return frozenset()
+    return counted("again", shop.pk, categories, lambda: repeat_bought(shop, categories))
+
+
+def repeat_bought(shop, categories: frozenset) -> frozenset:
     rows = (
         OrderEntry.objects.filter(order__shop=shop, category_title__in=categories)
         .exclude(order__customer_phone="")
@@ -121,4 +169,4 @@ def consumable(shop, categories: set[str]) -> set[str]:
     for category, _, n in rows:
         buyers[category] += 1
         again[category] += n > 1
-    return {c for c in buyers if buyers[c] >= MIN_BUYERS and again[c] / buyers[c] >= REPEAT_SHARE}
+    return frozenset(c for c in buyers if buyers[c] >= MIN_BUYERS and again[c] / buyers[c] >= REPEAT_SHARE)

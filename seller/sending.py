@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
+from config.logging import tag_row
 from messaging import inbound, outbox, pace, session_state
 from messaging.models import OutboundMessage
 from messaging.phones import chat_id, normalize_phone
@@ -36,6 +37,7 @@ def send_message(message_id: int, now=None):
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None:
         return
+    tag_row(message)
     if message.status == Status.SENDING:
         # A run before this one crashed after claiming: the customer may have the message.
         outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note="found sending on redelivery")

@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from kaspi_sync.models import Shop
+from config.logging import tag_row
 from messaging import outbox
 from messaging.models import OutboundMessage
 
@@ -17,6 +18,7 @@ def write_message(message_id: int) -> bool:
     message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
     if message is None or message.status != Status.APPROVED:
         return False
+    tag_row(message)
     written = generation.write(message)
     in_review = message.shop.mode == Shop.Mode.REVIEW
     moved = outbox.move(

@@ -19,6 +19,14 @@ def services_running():
 
 
 @pytest.fixture(autouse=True)
+def fresh_recommendation_counts():
+    """Each test counts its own shop's orders (the counts are kept a minute in a process)."""
+    from seller.recommendations import forget_counts
+
+    forget_counts()
+
+
+@pytest.fixture(autouse=True)
 def clean_redis():
     """Remove only what the project writes (its prefix, the cache and the Celery queues) in the test DB."""
     def clean():

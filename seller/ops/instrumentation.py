@@ -12,7 +12,6 @@ from celery.signals import task_postrun, task_prerun
 
 from config import redis
 from config.logging import pipeline_ids
-from messaging.models import OutboundMessage
 
 log = logging.getLogger(__name__)
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -22,14 +21,14 @@ started: dict[str, float] = {}
 
 
 def ids_for(task, args, kwargs) -> dict:
-    """The shop, order and outbox a task works on, from its `message_id` or `shop_id` argument."""
+    """The outbox or shop a task works on, from its `message_id` or `shop_id` argument. No query:
+    a step adds the row's shop and order once it has loaded the row (`config.logging.tag_row`)."""
     try:
         arguments = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {})).arguments
     except (TypeError, ValueError):
         return {}
     if arguments.get("message_id") is not None:
-        row = OutboundMessage.objects.filter(pk=arguments["message_id"]).values("shop_id", "order_id").first() or {}
-        return {"outbox_id": arguments["message_id"], **row}
+        return {"outbox_id": arguments["message_id"]}
     if arguments.get("shop_id") is not None:
         return {"shop_id": arguments["shop_id"]}
     return {}

@@ -80,3 +80,23 @@ def test_at_most_three(store):
     order(store, bought, *others, phone="+77010000001")
 
     assert len(related_products(order(store, bought))) == 3
+
+
+def test_the_shops_counts_serve_a_minute_of_messages_the_same_then_take_in_new_orders(store, settings,
+                                                                                    django_assert_num_queries):
+    settings.SELLER_RECOMMENDATION_STATS_SECONDS = 60
+    headphones, case, cable = product(store, "JBL Tune 520BT"), product(store, "Чехол", "Чехлы"), product(store, "Кабель", "Кабели")
+    order(store, headphones, case, phone="+77010000001")
+    first = order(store, headphones, phone="+77010000002")
+    assert related_products(first) == [case]
+    second = order(store, headphones, phone="+77010000003")
+    second.shop  # noqa: B018  (loaded, as the writer's row has it)
+    # Another customer's message within the minute: its entries and what the customer owns only.
+    with django_assert_num_queries(2):
+        assert related_products(second) == [case]
+
+    order(store, headphones, cable, phone="+77010000004")
+    order(store, headphones, cable, phone="+77010000005")
+    assert related_products(order(store, headphones, phone="+77010000006")) == [case]  # counted a minute ago
+    settings.SELLER_RECOMMENDATION_STATS_SECONDS = 0  # the minute is over: counted again
+    assert related_products(order(store, headphones, phone="+77010000007")) == [cable, case]
