@@ -163,7 +163,9 @@ LEXICON = Lexicon({
             "=да", "=нет", "=ну", "=а", "=хм", "=иа", "=ия", "=жараиды", "=тусиникти", "=тусиндим", "=принято",
             "=добро", "=привет", "=салем", "=здравствуите", "=доброе", "=утро", "=добрыи", "=день", "=вечер", "=кто",
             "=это", "=вы", "=ли", "=и", "=мм", "=хоп", "=ясненько"],
-})
+}, guarded=("unsubscribe", "fed_up", "stop_verb", "remove_verb", "subscribe"))
+MESSAGING = frozenset(("msg", "write_cmd"))
+BARE = frozenset(("softener", "neg", "me_or_number", "mine", "whence", OTHER))  # words that add no other meaning
 DENIALS = ("без", "нет", "ни", "жок", "емес")
 IF = ("если", "вдруг", "егер")
 THANKS_EMOJI = re.compile("[👍🙏❤💐🔥👌]")
@@ -175,6 +177,15 @@ class Reading:
     def __init__(self, text: str):
         self.tokens = tokens(text)
         self.words = [LEXICON.classes_of(word) for word in self.tokens]
+        # A word read as an opt-out verb through a slip counts only beside a word of messaging, or
+        # when nothing else is said («Оттаньте», «оптишите меня»): «отстают» is one letter from
+        # «отстаньте», and a false opt-out silences a complaint («часы отстают и ремешок сломался»).
+        slipped = [any(name.startswith("slip:") for name in classes) for classes in self.words]
+        trust = any(classes & MESSAGING for classes in self.words) or all(
+            slip or not classes or classes & BARE for slip, classes in zip(slipped, self.words))
+        self.words = [frozenset(name[5:] if name.startswith("slip:") else name for name in classes
+                                if trust or not name.startswith("slip:")) if slip else classes
+                      for slip, classes in zip(slipped, self.words)]
         self.folded = " " + " ".join(self.tokens) + " "
         self.question = "?" in (text or "") or self.has("asking")
 

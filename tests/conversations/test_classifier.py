@@ -264,3 +264,24 @@ def test_the_model_label_is_read_however_the_model_spells_it():
     assert classifier.model_label({"label": " order question "}) == "order_question"
     assert classifier.model_label({"category": "COMPLAINT"}) == "complaint"
     assert classifier.model_label({"label": "maybe"}) == ""
+
+
+# A word one letter from an opt-out verb may be a real word of another meaning: read through a
+# slip, it counts only beside a word of messaging or alone; a complaint is never silenced by it.
+SLIP_LOOKALIKES = [
+    ("наушники отстают от видео и один не заряжается", "complaint"),
+    ("жалба: коробка мятая, крышка треснула", "complaint"),
+    ("часики отстают, стекло поцарапано", "complaint"),
+]
+SLIPS_THAT_STILL_COUNT = ["Отсаньте", "удолите мой номер", "удолите номер из рассылки", "отпишыте меня",
+                          "прекротите слать сообщения"]
+
+
+@pytest.mark.parametrize("text, label", SLIP_LOOKALIKES)
+def test_a_word_read_through_a_slip_never_makes_an_opt_out_of_a_complaint(text, label):
+    assert rules_say(text) == label
+
+
+@pytest.mark.parametrize("text", SLIPS_THAT_STILL_COUNT)
+def test_a_slip_in_an_opt_out_verb_is_read_beside_messaging_words_or_alone(text):
+    assert rules_say(text) == "opt_out"
