@@ -127,6 +127,7 @@ LEXICON = Lexicon({
             "=никакои", "=нулевое", "=отстои", "=хреново", "нашар"],
     "quality": ["=quality", "=product", "=item", "отзыв", "=иси", "качеств", "товар", "сервис", "обслужив", "упаковк", "доставк", "сапасы"],
     "never_again": ["закаж", "=заказывать", "=куплю", "=покупать", "=буду"],
+    "my_slip": ["=отправила", "=отправил", "=написала", "=написал", "=нажала", "=нажал", "=попала", "=попал"],  # «не туда отправила»
     "instead": ["=вместо", "=орнына", "=instead"],
     "incomplete": ["=полностью", "=все", "=целиком", "=всё", "=толык", "=толыктаи"],
     "stars": ["=звезду", "=звезды", "=звезд", "=звезда", "=жулдыз", "=star", "=stars", "=единицу"],
@@ -292,7 +293,7 @@ def complaint(r: Reading) -> bool:
         or r.near("kk_came", "kk_absent", 1)
         or r.near("kk_still", "kk_none", 4) or r.near("kk_period", "kk_absent", 4, any_order=True)
         # wrong, missing, opened, not as described
-        or [i for i in r.negated("wrong_word", 1) if not r.near_at(i, "phone_number")] or r.phrase("не то что") or (r.phrase("не то") and r.has("sent_to_me"))
+        or [i for i in r.negated("wrong_word", 1) if not (r.near_at(i, "phone_number") or r.near_at(i, "my_slip"))] or r.phrase("не то что") or (r.phrase("не то") and r.has("sent_to_me"))
         or r.near("other_item", "sent_to_me", 3, any_order=True) or r.not_mine()
         # «пришло 2 штуки вместо 5», «в посылке кирпич вместо телефона»: one thing in another's place
         or (r.has("instead") and (r.has("sent_to_me") or r.has("box") or r.has("arrived")))
@@ -302,7 +303,7 @@ def complaint(r: Reading) -> bool:
         or r.near("box", "opened", 3, any_order=True) or r.near("one", "sent_to_me", 2, any_order=True)
         or r.near("kk_match", "kk_not", 2) or r.phrase("жок екен") or r.phrase("жок болып")
         or (r.phrase("не как") and r.has("reference"))
-        or (not r.question and (r.near("reference", "unlike", 5, any_order=True) or r.phrase("б у")
+        or (not r.question and (r.near("reference", "unlike", 5) or r.near("reference", "unlike", 3, any_order=True) or r.phrase("б у")
                                 or r.near("size", "off_size", 3, any_order=True)))
         # money
         or r.near("money", "refund", 3, any_order=True) or r.near("money", "where", 2, any_order=True)
