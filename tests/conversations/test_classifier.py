@@ -343,3 +343,22 @@ def test_english_and_kazakh_requests_and_thanks_are_read(text, label):
 @pytest.mark.parametrize("text", FAMILY_LOOKALIKES)
 def test_a_lookalike_of_a_family_is_neither_an_opt_out_nor_a_complaint(text):
     assert rules_say(text) not in ("opt_out", "complaint")
+
+
+ENGLISH = [("the item arrived broken", "complaint"), ("wrong item sent", "complaint"),
+           ("my package is missing a part", "complaint"), ("I want a refund", "complaint"),
+           ("still waiting for 2 weeks", "complaint"), ("doesn't work at all", "complaint"),
+           ("қате тауар келді", "complaint"), ("leave me alone", "opt_out"), ("stop sending me this", "opt_out"),
+           ("opt out", "opt_out")]
+ENGLISH_LOOKALIKES = ["how long is the warranty?", "can I return it?", "the box came today, thanks",
+                      "do you work on sunday?", "does it work with iphone?", "қате жаздым, кешіріңіз"]
+
+
+@pytest.mark.parametrize("text, label", ENGLISH)
+def test_english_and_kazakh_basics_are_read(text, label):
+    assert rules_say(text) == label
+
+
+@pytest.mark.parametrize("text", ENGLISH_LOOKALIKES)
+def test_an_english_question_or_an_apology_is_no_safety_label(text):
+    assert rules_say(text) not in ("opt_out", "complaint", "person")
