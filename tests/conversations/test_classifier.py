@@ -362,3 +362,21 @@ def test_english_and_kazakh_basics_are_read(text, label):
 @pytest.mark.parametrize("text", ENGLISH_LOOKALIKES)
 def test_an_english_question_or_an_apology_is_no_safety_label(text):
     assert rules_say(text) not in ("opt_out", "complaint", "person")
+
+
+RATING_AND_PART = [("напишу негативный отзыв", "complaint"), ("оставлю отрицательный отзыв", "complaint"),
+                   ("пришла половина заказа", "complaint"), ("больше у вас не закажу", "complaint"),
+                   ("больше ничего не куплю у вас", "complaint"), ("вы меня разводите", "complaint")]
+RATING_AND_PART_LOOKALIKES = ["можно больше не заказывать одно и то же, а сменить?",
+                              "половина заказа пришла, остальное когда?", "а можно я больше не буду брать доставку?",
+                              "я завтра не буду дома"]
+
+
+@pytest.mark.parametrize("text, label", RATING_AND_PART)
+def test_a_bad_review_a_half_delivery_or_a_lost_customer_is_a_complaint(text, label):
+    assert rules_say(text) == label
+
+
+@pytest.mark.parametrize("text", RATING_AND_PART_LOOKALIKES)
+def test_a_question_about_the_same_is_no_complaint(text):
+    assert rules_say(text) not in ("opt_out", "complaint")
