@@ -290,7 +290,7 @@ def test_a_slip_in_an_opt_out_verb_is_read_beside_messaging_words_or_alone(text)
 # Families a fresh set by another author showed (phrases written here, none from a corpus).
 OPT_OUT_FAMILIES = [
     # English
-    "please delete my number", "stop texting me", "don't send me messages", "unsubscribe", "no more texts please",
+    "please delete my number", "stop texting me", "без рекламы, пожалуйста", "don't send me messages", "unsubscribe", "no more texts please",
     # messages nobody asked for
     "я не просила мне присылать рекламу", "никто не разрешал вам мне писать", "хабарлама жазуға рұқсат жоқ",
     # «no more …» of messages
@@ -320,6 +320,7 @@ PERSON_AND_THANKS = [("can I talk to a manager", "person"), ("human please", "pe
 FAMILY_LOOKALIKES = [  # the same words, no opt-out and no complaint
     "заказ ертең жетеді ме?", "erten alyp keledi me", "кто-нибудь подскажет номер пункта выдачи?",
     "можно вместо синего прислать чёрный?", "не всё понятно с гарантией", "как поставить 5 звёзд?",
+    "без уведомлений не знаю, когда забирать",
     "извините, не тот номер написала", "не туда нажала, извините", "на фото больше вариантов цвета?",
     "спасибо большое, всё как на фото", "самовывоз где у вас?", "я сама разберусь",
 ]
