@@ -11,7 +11,7 @@ model is down."""
 
 import re
 
-from .words import Lexicon, fold, near, tokens
+from .words import SLIP, Lexicon, fold, near, tokens
 
 ORDER_QUESTION, SHOP_QUESTION, THANKS = "order_question", "shop_question", "thanks"
 COMPLAINT, PERSON, OPT_OUT, OTHER = "complaint", "person", "opt_out", "other"
@@ -190,19 +190,20 @@ DECIDED_BY_RULES = (OPT_OUT, COMPLAINT, PERSON)
 FALLBACK = (ORDER_QUESTION, SHOP_QUESTION, THANKS)
 
 
+def settle_slips(words: list[frozenset]) -> list[frozenset]:
+    """An opt-out verb read through a slip counts only beside a word of messaging, or when nothing
+    else is said («Оттаньте», «оптишите меня»): «отстают» is one letter from «отстаньте», and a
+    false opt-out silences a complaint («часы отстают и ремешок сломался»)."""
+    trusted = any(classes & MESSAGING for classes in words) or all(
+        not classes or classes & BARE or any(name.startswith(SLIP) for name in classes) for classes in words)
+    return [frozenset(name.removeprefix(SLIP) for name in classes if trusted or not name.startswith(SLIP))
+            for classes in words]
+
+
 class Reading:
     def __init__(self, text: str):
         self.tokens = tokens(text)
-        self.words = [LEXICON.classes_of(word) for word in self.tokens]
-        # A word read as an opt-out verb through a slip counts only beside a word of messaging, or
-        # when nothing else is said («Оттаньте», «оптишите меня»): «отстают» is one letter from
-        # «отстаньте», and a false opt-out silences a complaint («часы отстают и ремешок сломался»).
-        slipped = [any(name.startswith("slip:") for name in classes) for classes in self.words]
-        trust = any(classes & MESSAGING for classes in self.words) or all(
-            slip or not classes or classes & BARE for slip, classes in zip(slipped, self.words))
-        self.words = [frozenset(name[5:] if name.startswith("slip:") else name for name in classes
-                                if trust or not name.startswith("slip:")) if slip else classes
-                      for slip, classes in zip(slipped, self.words)]
+        self.words = settle_slips([LEXICON.classes_of(word) for word in self.tokens])
         self.folded = " " + " ".join(self.tokens) + " "
         self.question = "?" in (text or "") or self.has("asking")
 

@@ -20,6 +20,7 @@ LATIN_LETTERS = str.maketrans({"a": "а", "b": "б", "c": "с", "d": "д", "e": 
                                "y": "ы", "z": "з", "ı": "ы", "ş": "ш", "ç": "ч", "ğ": "г", "ñ": "н"})
 LATIN_WORD = re.compile(r"[a-zışçğñ]+")
 TOKEN = re.compile(r"[^\W\d_]+|\d+")
+SLIP = "slip:"  # before a guarded class read through a slip
 MIN_FUZZY = 5  # a slip is read only in longer words: a short one is one letter from too many others
 
 
@@ -75,7 +76,7 @@ class Lexicon:
     """Named word classes (each a list of stems, "=" before a stem for the whole word only) and
     a matcher: which classes a word belongs to. A word that starts with a known stem is taken as
     written; only a word no stem knows is read with one slip, so «хабарлама» never turns into
-    «хабарлас». A `guarded` class read through a slip comes back as `slip:<class>`: a word one
+    «хабарлас». A `guarded` class read through a slip comes back as `SLIP + class`: a word one
     letter from «отстаньте» may be «отстают», a real word of another meaning, so the caller
     decides when such a reading counts."""
 
@@ -98,7 +99,7 @@ class Lexicon:
             found |= self.stems.get(word[:end], set())
         if found or len(word) < MIN_FUZZY:
             return frozenset(found)
-        return frozenset(f"slip:{name}" if name in self.guarded else name for name in self._slipped(word))
+        return frozenset(SLIP + name if name in self.guarded else name for name in self._slipped(word))
 
     def _slipped(self, word: str) -> set:
         found = set()
