@@ -134,7 +134,7 @@ LEXICON = Lexicon({
     "kk_none": ["=жок", "келмеди", "=кун", "кунге"],
     "kk_absent": ["=жок", "=жокпын", "=жокпыз", "келмеди"],
     "where": ["=где"],
-    "money": ["=money", "=refund", "деньг", "=денег", "средств", "=оплату", "=акша", "акшам", "акшаны", "=акшасын"],
+    "money": ["=money", "деньг", "=денег", "средств", "=оплату", "=акша", "акшам", "акшаны", "=акшасын"],
     "refund": ["=refund", "верн", "вернул", "возврат", "кайтар", "=компенсац", "компенсир"],
     "bad": ["негатив", "отрицательн", "=хуже", "=худшии", "=худшее", "=bad", "=poor", "=плохое", "=плохои", "=плохая",
             "=плохо", "=жаман", "плох", "ужасн", "отвратит", "низк", "=никакое", "=никакои", "=нулевое", "=отстои",
@@ -339,7 +339,7 @@ def complaint(r: Reading) -> bool:
         or (r.actual(r.negated("never_again", 3)) and r.has("again_word") and not r.question)  # «больше не закажу»
         or (r.has("part") and (r.has("arrived") or r.has("sent_to_me")) and not r.question)
         or r.near("demanded", "extra_pay", 3) or r.near("kk_wrong", "goods", 2, any_order=True)
-        or (r.has("refund") and r.has("money")))
+        or r.phrase("refund"))
 
 
 def person(r: Reading) -> bool:
