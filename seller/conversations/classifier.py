@@ -83,9 +83,10 @@ def classify(text: str, use_model: bool = True) -> Label:
         except ModelUnavailable:
             answer = {}
         label = model_label(answer)
-        question = next((found_label for found_label in found if found_label in QUESTIONS), None)
-        if label == OTHER and question:
-            return Label(question, "keywords", language)  # «other» is silence: a question is never dropped
+        named = next((found_label for found_label in found if found_label in QUESTIONS + (THANKS,)), None)
+        if label == OTHER and named:
+            # «other» is silence: a question is never dropped, nor thanks the rules read plainly
+            return Label(named, "keywords", language)
         if label:
             model_language = str(answer.get("language", "")).strip().lower()
             return Label(label, "model", model_language if model_language in ("ru", "kk") else language)

@@ -20,6 +20,7 @@ LATIN_LETTERS = str.maketrans({"a": "а", "b": "б", "c": "с", "d": "д", "e": 
                                "y": "ы", "z": "з", "ı": "ы", "ş": "ш", "ç": "ч", "ğ": "г", "ñ": "н"})
 LATIN_WORD = re.compile(r"[a-zışçğñ]+")
 TOKEN = re.compile(r"[^\W\d_]+|\d+")
+SLIP = "slip:"  # before a guarded class read through a slip
 MIN_FUZZY = 5  # a slip is read only in longer words: a short one is one letter from too many others
 
 
@@ -75,9 +76,12 @@ class Lexicon:
     """Named word classes (each a list of stems, "=" before a stem for the whole word only) and
     a matcher: which classes a word belongs to. A word that starts with a known stem is taken as
     written; only a word no stem knows is read with one slip, so «хабарлама» never turns into
-    «хабарлас»."""
+    «хабарлас». A `guarded` class read through a slip comes back as `SLIP + class`: a word one
+    letter from «отстаньте» may be «отстают», a real word of another meaning, so the caller
+    decides when such a reading counts."""
 
-    def __init__(self, classes: dict[str, list[str]]):
+    def __init__(self, classes: dict[str, list[str]], guarded: tuple[str, ...] = ()):
+        self.guarded = set(guarded)
         self.stems, self.whole = {}, {}
         for name, stems in classes.items():
             for stem in stems:
@@ -95,6 +99,10 @@ class Lexicon:
             found |= self.stems.get(word[:end], set())
         if found or len(word) < MIN_FUZZY:
             return frozenset(found)
+        return frozenset(SLIP + name if name in self.guarded else name for name in self._slipped(word))
+
+    def _slipped(self, word: str) -> set:
+        found = set()
         # One slip (never in the first letter): a whole word explains it best; else the longest
         # stem it could begin with.
         for whole, classes in self.whole.items():
@@ -102,7 +110,7 @@ class Lexicon:
                     and not ending_only(word, whole)):
                 found |= classes
         if found:
-            return frozenset(found)
+            return found
         best = 0
         for stem in self.by_letter.get(word[0], ()):
             # A letter dropped from a five-letter stem leaves four, which too many words begin with.
@@ -112,7 +120,7 @@ class Lexicon:
                 if len(stem) > best:
                     found, best = set(), len(stem)
                 found |= self.stems[stem]
-        return frozenset(found)
+        return found
 
     def read(self, text: str) -> list[frozenset]:
         """For each word of the reply, the classes it belongs to."""

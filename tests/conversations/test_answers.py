@@ -157,6 +157,14 @@ def test_a_question_the_model_calls_other_is_not_left_silent(chat):
     assert chat.received() == [answerer.ACK["ru"].format(shop="Tech Store Almaty")]
 
 
+def test_thanks_the_model_calls_other_is_still_thanked(chat):
+    chat.handle("Алла разы болсын 🤲")  # the stand-in knows no word of it: «other», which is silence
+
+    reply = HandledReply.objects.get()
+    assert (reply.label, reply.label_source, reply.outcome) == ("thanks", "keywords", "answered")
+    assert chat.received() == [answerer.THANKS["ru"].format(shop="Tech Store Almaty")]
+
+
 def test_when_the_model_answers_nonsense_the_reply_is_handed_off(chat):
     chat.sandbox.control("openai/mode", mode="nonsense")
     chat.handle("хм, а это что вообще")
