@@ -29,16 +29,9 @@ from . import sales
 
 Status = OutboundMessage.Status
 
-# Each outcome and the statuses whose event counts it: a read message was delivered too.
-OUTCOMES = {
-    "sent": [Status.SENT],
-    "delivered": [Status.DELIVERED, Status.READ],
-    "read": [Status.READ],
-    "failed": [Status.FAILED],
-    "unknown": [Status.UNKNOWN],
-    "deferred": [Status.DEFERRED],
-    "cancelled": [Status.CANCELLED],
-}
+# Each outcome and the statuses whose event counts it (the summary's, but `blocked`, which is
+# counted by reason below).
+OUTCOMES = {name: statuses for name, statuses in message_outcomes.OUTCOMES.items() if name != "blocked"}
 # Terminal statuses: the row's `reason` is the one it ended with.
 WITH_REASON = [Status.BLOCKED, Status.FAILED]
 
