@@ -4,10 +4,12 @@ confirmation, or an opt-in. A reply is never dropped: while WAHA cannot help, it
 unprocessed with the reason on the row, and `retry_unprocessed` (the reconciler's sweep) tries
 it again, by time, for as long as it takes."""
 
+import hashlib
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -27,6 +29,34 @@ class NotYet(Exception):
 
 
 def process(inbound_id: int):
+    with one_run_at_a_time(inbound_id) as alone:
+        if alone:
+            process_alone(inbound_id)
+
+
+@contextmanager
+def one_run_at_a_time(inbound_id: int):
+    """Yields False while another run of this reply is under way (the sweep queued it again while
+    an earlier run waited on WAHA): that run sends the confirmation or leaves the reply to the
+    next sweep, and this one must not read its claim as a confirmation sent. A PostgreSQL
+    session lock, let go when the run ends or its connection dies; SQLite, for a local try, has
+    one worker."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = int.from_bytes(hashlib.blake2b(f"inbound:{inbound_id}".encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def process_alone(inbound_id: int):
     inbound = InboundMessage.objects.filter(pk=inbound_id, processed_at__isnull=True).first()
     if inbound is None:
         return

@@ -2,10 +2,12 @@
 not when WAHA cannot say which phone an @lid is. Real PostgreSQL, Redis, a Celery worker, the
 sandbox's WAHA over HTTP posting signed webhooks to a live app."""
 
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from config import redis
@@ -76,6 +78,14 @@ def test_a_stop_survives_a_failed_publish(sandbox, webhooks_to_app, celery_worke
     assert [h["status"] for h in sandbox.get("waha/webhooks")] == [200]
 
 
+def no_run_under_way() -> bool:
+    for reply in InboundMessage.objects.all():
+        with inbound.one_run_at_a_time(reply.pk) as alone:
+            if not alone:
+                return False
+    return True
+
+
 def test_a_stop_survives_waha_down_for_an_hour(sandbox, webhooks_to_app, celery_worker, settings):
     sandbox_waha = settings.WAHA_URL
     settings.WAHA_URL = NOTHING_LISTENS
@@ -88,6 +98,7 @@ def test_a_stop_survives_waha_down_for_an_hour(sandbox, webhooks_to_app, celery_
     for tick in range(1, 13):
         sweep(hours_later=tick * 5 / 60)
         wait_until(lambda: all(r.attempts >= tick + 1 for r in InboundMessage.objects.all()), what=f"try {tick}")
+        wait_until(no_run_under_way, what=f"try {tick} to end")  # else the next sweep's run would wait for it
     pending = list(InboundMessage.objects.filter(processed_at__isnull=True))
     assert len(pending) == 2 and all("cannot connect" in r.pending_reason for r in pending)
 
@@ -165,3 +176,32 @@ def test_a_held_lid_found_by_the_reverse_lookup_blocks_the_send(sandbox, webhook
     row = wait_until(lambda: OutboundMessage.objects.filter(pk=later.pk, status="blocked").first(), what="the block")
     assert row.reason == "opt_out" and sandbox.sent(CHAT) == []
     assert OptOut.objects.get().phone == PHONE and LidOptOut.objects.get().phone == PHONE
+
+
+def test_a_stop_run_twice_at_once_still_gets_its_confirmation(sandbox, webhooks_to_app):
+    """The sweep can queue a reply again while an earlier run of it still waits on WAHA. The
+    second run must not take the first one's claim on the confirmation for a confirmation sent:
+    when the first one fails, the reply stays for the sweep, and the customer gets it once."""
+    sandbox.control("waha/inbound", phone=DIGITS, body="СТОП")
+    reply = InboundMessage.objects.get()
+    sandbox.control("latency", waha_ms=1500)
+    sandbox.control("waha/faults", responses=[503])  # WAHA answers late, and with an error: nothing sent
+
+    def first_run():
+        try:
+            inbound.process(reply.pk)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    wait_until(lambda: not InboundMessage.objects.get().confirm_opt_out, what="the first run's claim")
+    inbound.process(reply.pk)  # the second run, while the first waits on WAHA
+    first.join()
+
+    reply.refresh_from_db()
+    assert reply.processed_at is None and "confirmation not sent yet" in reply.pending_reason
+    sandbox.control("latency", waha_ms=0)
+    inbound.process(reply.pk)  # the sweep's next run
+    assert confirmations(sandbox) == [optouts.confirmation()]
+    assert InboundMessage.objects.get().processed_at is not None
