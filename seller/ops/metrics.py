@@ -46,6 +46,17 @@ class Window:
     shop_id: int | None = None
     shop_ids: tuple[int, ...] | None = None  # a merchant's shops; None: every shop
 
+    def rows(self, queryset, field: str, shop_field: str = "shop_id"):
+        """The rows of `queryset` whose `field` falls in the window, of its shops."""
+        queryset = queryset.filter(**{f"{field}__lte": self.end})
+        if self.start:
+            queryset = queryset.filter(**{f"{field}__gte": self.start})
+        if self.shop_id:
+            queryset = queryset.filter(**{shop_field: self.shop_id})
+        if self.shop_ids is not None:
+            queryset = queryset.filter(**{f"{shop_field}__in": self.shop_ids})
+        return queryset
+
 
 def current_since() -> datetime | None:
     period = MetricsPeriod.objects.order_by("-since").first()
@@ -84,17 +95,6 @@ def group_key(by: str | None, on_events: bool, moment: str):
     return None
 
 
-def in_window(queryset, field: str, win: Window, shop_field: str):
-    queryset = queryset.filter(**{f"{field}__lte": win.end})
-    if win.start:
-        queryset = queryset.filter(**{f"{field}__gte": win.start})
-    if win.shop_id:
-        queryset = queryset.filter(**{shop_field: win.shop_id})
-    if win.shop_ids is not None:
-        queryset = queryset.filter(**{f"{shop_field}__in": win.shop_ids})
-    return queryset
-
-
 def grouped(queryset, key, **aggregates) -> dict:
     """{group: {name: value}}; the whole queryset is the group None when there is no key."""
     if key is None:
@@ -105,7 +105,7 @@ def grouped(queryset, key, **aggregates) -> dict:
 
 def collect(win: Window, by: str | None) -> dict:
     """{group: figures} for one grouping (None: the whole window)."""
-    events = in_window(MessageEvent.objects.all(), "at", win, "message__shop_id")
+    events = win.rows(MessageEvent.objects.all(), "at", "message__shop_id")
     event_key = group_key(by, True, "at")
     outcomes = grouped(
         events, event_key,
@@ -118,7 +118,7 @@ def collect(win: Window, by: str | None) -> dict:
         group = reasons.setdefault(row.get("group"), {})
         group.setdefault(row["status"], {})[row["reason"] or "unspecified"] = row["n"]
 
-    rows = in_window(OutboundMessage.objects.all(), "generated_at", win, "shop_id")
+    rows = win.rows(OutboundMessage.objects.all(), "generated_at")
     generation = grouped(
         rows, group_key(by, False, "generated_at"),
         generated=Count("pk"),
@@ -130,7 +130,7 @@ def collect(win: Window, by: str | None) -> dict:
         prompt_tokens=Sum("prompt_tokens"),
         completion_tokens=Sum("completion_tokens"),
     )
-    replied_rows = in_window(OutboundMessage.objects.all(), "replied_at", win, "shop_id")
+    replied_rows = win.rows(OutboundMessage.objects.all(), "replied_at")
     replies = grouped(replied_rows, group_key(by, False, "replied_at"), replied=Count("pk"))
 
     groups = set(outcomes) | set(reasons) | set(generation) | set(replies)
@@ -337,7 +337,7 @@ def ratio(part: int, whole: int) -> float | None:
 
 def p95_latency(win: Window) -> int | None:
     """The 95th percentile of generation time, read at its offset (works on any database)."""
-    rows = in_window(OutboundMessage.objects.filter(generation_ms__isnull=False), "generated_at", win, "shop_id")
+    rows = win.rows(OutboundMessage.objects.filter(generation_ms__isnull=False), "generated_at")
     total = rows.count()
     if not total:
         return None
@@ -431,13 +431,13 @@ def conversations(win: Window) -> dict:
     """Customers' replies and what became of them, from the rows that record it: replies handled
     (by outcome and class), answered automatically, handoffs opened and closed, time from the
     customer's reply to our first message back, and from a handoff's opening to its close."""
-    handled = in_window(HandledReply.objects.all(), "handled_at", win, "shop_id")
+    handled = win.rows(HandledReply.objects.all(), "handled_at")
     by_outcome = dict(handled.order_by().values_list("outcome").annotate(n=Count("pk")))
     by_label = dict(handled.order_by().values_list("label").annotate(n=Count("pk")))
-    answers = in_window(Answer.objects.filter(kind__in=(Answer.Kind.ANSWER, Answer.Kind.ACK), first_reply_at__isnull=False),
-                        "sent_at", win, "shop_id")
-    opened = in_window(Handoff.objects.all(), "opened_at", win, "shop_id")
-    closed = in_window(Handoff.objects.all(), "closed_at", win, "shop_id")
+    answers = win.rows(Answer.objects.filter(kind__in=(Answer.Kind.ANSWER, Answer.Kind.ACK), first_reply_at__isnull=False),
+                       "sent_at")
+    opened = win.rows(Handoff.objects.all(), "opened_at")
+    closed = win.rows(Handoff.objects.all(), "closed_at")
     still_open = Handoff.objects.filter(status=Handoff.Status.OPEN)
     if win.shop_id:
         still_open = still_open.filter(shop_id=win.shop_id)

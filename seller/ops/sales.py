@@ -200,13 +200,7 @@ EMPTY = Group(0, 0, 0.0)
 
 def attributed(win, by: tuple) -> dict:
     """{group values: (orders, revenue)} of orders credited to a message, placed in the period."""
-    orders = attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=win.end)
-    if win.start:
-        orders = orders.filter(created_at_kaspi__gte=win.start)
-    if win.shop_id:
-        orders = orders.filter(shop_id=win.shop_id)
-    if win.shop_ids is not None:
-        orders = orders.filter(shop_id__in=win.shop_ids)
+    orders = win.rows(attribution.counted_orders().filter(attributed_to__isnull=False), "created_at_kaspi")
     if not by:
         row = orders.aggregate(orders=Count("pk"), revenue=Sum("total_price"))
         return {(): (row["orders"], float(row["revenue"] or 0))}
@@ -228,13 +222,7 @@ def attribution_figures(found: tuple | None) -> dict:
 
 def sends_by_variant(win) -> dict:
     """{(trigger, variant): sent, replied, reply rate and its interval} of the rows sent in the period."""
-    rows = OutboundMessage.objects.filter(sent_at__isnull=False, sent_at__lte=win.end).exclude(variant="")
-    if win.start:
-        rows = rows.filter(sent_at__gte=win.start)
-    if win.shop_id:
-        rows = rows.filter(shop_id=win.shop_id)
-    if win.shop_ids is not None:
-        rows = rows.filter(shop_id__in=win.shop_ids)
+    rows = win.rows(OutboundMessage.objects.filter(sent_at__isnull=False).exclude(variant=""), "sent_at")
     counted = rows.order_by().values("trigger", "variant").annotate(
         sent=Count("pk"), replied=Count("pk", filter=Q(replied_at__isnull=False)))
     return {(row["trigger"], row["variant"]): replies_figures(row["sent"], row["replied"]) for row in counted}
