@@ -10,12 +10,13 @@ Block and failure reasons are read from the data, so a new reason shows up by it
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, Max, Min, Q, Sum
+from django.db.models import Avg, Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -174,28 +175,28 @@ GROUPING_BITS = {7: None, 3: "shop", 5: "trigger", 6: "day"}
 
 def rows_in_one_pass(win: Window, moment: str, aggregates: str) -> dict:
     """{grouping: {group: {name: value}}} of the outbox rows whose `moment` is in the window."""
-    where, params = [f"{moment} <= %s"], [win.end]
+    where = [f"{moment} <= %(end)s"]
     if win.start:
-        where.append(f"{moment} >= %s")
-        params.append(win.start)
+        where.append(f"{moment} >= %(start)s")
     if win.shop_id:
-        where.append("shop_id = %s")
-        params.append(win.shop_id)
+        where.append("shop_id = %(shop_id)s")
     if win.shop_ids is not None:
-        where.append("shop_id = ANY(%s)")
-        params.append(list(win.shop_ids))
+        where.append("shop_id = ANY(%(shop_ids)s)")
     sql = f"""
         SELECT GROUPING(shop_id, trigger, day), shop_id, trigger, day, {aggregates}
-        FROM (SELECT *, ({moment} AT TIME ZONE %s)::date AS day FROM {OutboundMessage._meta.db_table}
+        FROM (SELECT *, {local_day_sql(moment)} AS day FROM {OutboundMessage._meta.db_table}
               WHERE {" AND ".join(where)}) windowed
         GROUP BY GROUPING SETS ((), (shop_id), (trigger), (day))"""
+    params = {"start": win.start, "end": win.end, "shop_id": win.shop_id,
+              "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None, **day_params(win)}
+    zone = local_zone()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [settings.SELLER_TIMEZONE, *params])
+        cursor.execute(sql, params)
         names = [column.name for column in cursor.description[4:]]
         found = {by: {} for by in GROUPINGS}
         for bits, shop_id, trigger, day, *values in cursor.fetchall():
             by = GROUPING_BITS[bits]
-            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day}[by]
+            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day and day.astimezone(zone).date()}[by]
             found[by][group] = dict(zip(names, values))
     return found
 
@@ -204,52 +205,80 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     """What `collect` counts from the events, for every grouping at once: ({grouping: {group:
     {outcome: n}}}, {grouping: {group: {status: {reason: n}}}}), read from the per-message summary
     (`messaging.outcomes`): one row per message and outcome instead of one per event."""
-    starts = day_starts(win)
     with connection.cursor() as cursor:
-        cursor.execute(*outcomes_query(win, starts))
+        cursor.execute(*outcomes_query(win))
         rows = cursor.fetchall()
+    zone = local_zone()
     outcomes = {by: {} for by in GROUPINGS}
     reasons = {by: {} for by in GROUPINGS}
     first_at = None
-    for bits, shop_id, trigger, day_number, name, reason, n, earliest in rows:
+    for bits, shop_id, trigger, day_start, name, reason, n, earliest in rows:
         per_day = bits == 6  # grouped by day: GROUPING(shop_id, trigger, day) has the shop and trigger bits
-        if per_day and day_number is None:
+        if per_day and day_start is None:
             continue  # on several days: counted from its events
-        day = starts[day_number - 1].astimezone(local_zone()).date() if per_day else None
-        groups = [("day", day)] if per_day else [(None, None), ("shop", shop_id), ("trigger", trigger)]
+        groups = [("day", day_start.astimezone(zone).date())] if per_day else [
+            (None, None), ("shop", shop_id), ("trigger", trigger)]
         for by, group in groups:
             counted = outcomes[by].setdefault(group, {})  # any event makes its group exist
-            if reason is not None:
+            if name in OUTCOMES:
+                counted[name] = counted.get(name, 0) + n
+            if reason is not None:  # blocked or failed, by its row's reason
                 by_reason = reasons[by].setdefault(group, {}).setdefault(name, {})
                 by_reason[reason or "unspecified"] = by_reason.get(reason or "unspecified", 0) + n
-            elif name in OUTCOMES:
-                counted[name] = counted.get(name, 0) + n
         if name == message_outcomes.ANY and not per_day:
             first_at = min(first_at, earliest) if first_at else earliest
     if first_at and not win.start:  # the days are listed from the first one with any event
-        outcomes["day"].setdefault(first_at.astimezone(local_zone()).date(), {})
+        outcomes["day"].setdefault(first_at.astimezone(zone).date(), {})
     return outcomes, reasons
 
 
-def day_starts(win: Window) -> list[datetime]:
-    """The window's local midnights (and the next one), as moments: the SQL finds a moment's day
-    among them (`width_bucket`, a binary search), cheaper than converting each to local time."""
+# How far back `steady_since` looks for a change of the clocks (older days: PostgreSQL's conversion).
+STEADY_DAYS_CHECKED = 3660
+
+
+def local_day_sql(moment: str) -> str:
+    """SQL: the local midnight (SELLER_TIMEZONE) that starts the day of `moment`, as a moment, with
+    `day_params`. Whole days counted from a local midnight (`date_bin`: arithmetic) since the
+    clocks last changed; before that, PostgreSQL's conversion (several times dearer per row)."""
+    return (f"CASE WHEN {moment} >= %(steady_since)s THEN date_bin('1 day', {moment}, %(steady_since)s) "
+            f"ELSE date_trunc('day', {moment}, %(zone)s) END")
+
+
+def day_params(win: Window) -> dict:
     zone = local_zone()
-    first = win.start or MessageEvent.objects.filter(at__lte=win.end).aggregate(first=Min("at"))["first"] or win.end
-    days = days_between(first.astimezone(zone).date(), win.end.astimezone(zone).date() + timedelta(days=1))
-    return [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in days]
+    return {"steady_since": steady_since(settings.SELLER_TIMEZONE, win.end.astimezone(zone).date()),
+            "zone": settings.SELLER_TIMEZONE}
 
 
-def outcomes_query(win: Window, starts: list[datetime] | None = None) -> tuple[str, dict]:
+@lru_cache(maxsize=64)
+def steady_since(zone_name: str, last: date) -> datetime:
+    """The earliest local midnight from which every day up to `last` lasts 24 hours (the day after
+    `last` when `last` itself does not): from it, a day is a whole number of 24 hours."""
+    zone = ZoneInfo(zone_name)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=zone)
+
+    def lasts_a_day(day: date) -> bool:
+        return midnight(day + timedelta(days=1)).timestamp() - midnight(day).timestamp() == 86400
+
+    if not lasts_a_day(last):
+        return midnight(last + timedelta(days=1))
+    first = last
+    for _ in range(STEADY_DAYS_CHECKED):
+        if not lasts_a_day(first - timedelta(days=1)):
+            break
+        first -= timedelta(days=1)
+    return midnight(first)
+
+
+def outcomes_query(win: Window) -> tuple[str, dict]:
     """The SQL of `outcomes_in_one_pass` and its parameters. A message has an outcome in the window
     when its first or last time is in it; only when the two lie on both sides of the window are
     its events asked. Per day: a message whose outcome happened on one day counts on that day;
     the few with it on several days are counted from their events."""
     summary, events, outbox = (MessageOutcome._meta.db_table, MessageEvent._meta.db_table,
                                OutboundMessage._meta.db_table)
-    statuses = ", ".join(f"('{status}', '{outcome}')" for outcome, kept in message_outcomes.OUTCOMES.items()
-                         for status in kept)
-    any_status = message_outcomes.ANY
     where, in_window = ["s.first_at <= %(end)s"], "e.at <= %(end)s"
     if win.start:
         where.append("s.last_at >= %(start)s")
@@ -266,33 +295,32 @@ def outcomes_query(win: Window, starts: list[datetime] | None = None) -> tuple[s
                 SELECT 1 FROM {events} e JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
                 WHERE e.message_id = s.message_id AND {in_window})"""
     with_reason = ", ".join(f"'{status}'" for status in WITH_REASON)
-    # Per day, a message whose outcome happened on one day counts on that day (NULL: several days);
-    # a day is its number among the window's days.
-    day = """CASE WHEN width_bucket(s.first_at, %(starts)s) = width_bucket(s.last_at, %(starts)s)
-                  THEN width_bucket(s.first_at, %(starts)s) END"""
+    # Per day, a message whose outcome happened on one day counts on that day (NULL: on several
+    # days, or `any`, which is not counted per day).
+    one_day = f"""CASE WHEN s.outcome <> %(any)s AND {local_day_sql("s.first_at")} = {local_day_sql("s.last_at")}
+                       THEN {local_day_sql("s.first_at")} END"""
+    # A blocked or failed outcome's reason: its row's (NULL for the other outcomes).
+    reason = f"""CASE WHEN s.outcome IN ({with_reason})
+                      THEN (SELECT m.reason FROM {outbox} m WHERE m.id = s.message_id) END"""
     sql = f"""
-        WITH outcome_status(status, outcome) AS (VALUES {statuses})
-        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, NULL, COUNT(*), MIN(first_at)
-        FROM (SELECT s.shop_id, s."trigger", s.outcome, s.first_at,
-                     CASE WHEN s.outcome <> '{any_status}' THEN {day} END AS day
-              FROM ({found}) s) s
-        GROUP BY GROUPING SETS ((shop_id, "trigger", outcome), (day, outcome))
-        UNION ALL
-        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, reason, COUNT(*), NULL
-        FROM (SELECT s.shop_id, s."trigger", s.outcome, m.reason, {day} AS day
-              FROM ({found}) s JOIN {outbox} m ON m.id = s.message_id WHERE s.outcome IN ({with_reason})) s
+        WITH outcome_status(status, outcome) AS (VALUES {message_outcomes.pairs_sql()}),  -- `any`: every status
+        found AS NOT MATERIALIZED (
+            SELECT s.message_id, s.shop_id, s."trigger", s.outcome, s.first_at, {one_day} AS day FROM ({found}) s
+        ), on_several_days AS MATERIALIZED (
+            SELECT message_id, outcome FROM found WHERE day IS NULL AND outcome <> %(any)s
+        )
+        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, reason, COUNT(*), MIN(first_at)
+        FROM (SELECT s.*, {reason} AS reason FROM found s) s
         GROUP BY GROUPING SETS ((shop_id, "trigger", outcome, reason), (day, outcome, reason))
         UNION ALL
-        SELECT 6, NULL, NULL, d.day, d.outcome, m.reason, COUNT(*), NULL
-        FROM (SELECT DISTINCT s.message_id, s.outcome, width_bucket(e.at, %(starts)s) AS day
-              FROM ({found}) s JOIN {events} e ON e.message_id = s.message_id
+        SELECT 6, NULL, NULL, s.day, s.outcome, {reason}, COUNT(*), NULL
+        FROM (SELECT DISTINCT s.message_id, s.outcome, {local_day_sql("e.at")} AS day
+              FROM on_several_days s JOIN {events} e ON e.message_id = s.message_id
                    JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
-              WHERE s.outcome <> '{any_status}' AND {day} IS NULL AND {in_window}) d
-             JOIN {outbox} m ON m.id = d.message_id
-        GROUP BY GROUPING SETS ((d.day, d.outcome), (d.day, d.outcome, m.reason))
-        HAVING GROUPING(m.reason) = 1 OR d.outcome IN ({with_reason})"""
-    return sql, {"starts": starts or day_starts(win), "start": win.start, "end": win.end, "shop_id": win.shop_id,
-                 "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None}
+              WHERE {in_window}) s
+        GROUP BY 4, 5, 6"""
+    return sql, {"start": win.start, "end": win.end, "shop_id": win.shop_id, "any": message_outcomes.ANY,
+                 "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None, **day_params(win)}
 
 
 def figures(outcomes: dict, reasons: dict, generation: dict, replies: dict) -> dict:
@@ -386,16 +414,25 @@ def counted_beside(function, *args):
     return run
 
 
+def groups_and_p95(win: Window) -> tuple:
+    """The lift's groups (the costly part of the sales figures) and the latency's percentile."""
+    return sales.all_groups(win), p95_latency(win)
+
+
 def count_all(win: Window, beside: bool = False) -> dict:
-    """The figures; with `beside`, the sales figures on a second connection meanwhile (two CPUs,
-    two PostgreSQL backends: the answer takes the longer of the two parts, not their sum; the
-    sales and the outbox figures cost about the same)."""
+    """The figures; with `beside`, `groups_and_p95` on a second connection meanwhile (two CPUs, two
+    PostgreSQL backends: the answer takes the longer of the two halves, not their sum; the halves
+    cost about the same: bench/metrics.py)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        sold_beside = pool.submit(counted_beside(sales.report, win)) if beside else None
+        apart = pool.submit(counted_beside(groups_and_p95, win)) if beside else None
         collected = collect_all(win)
-        total = collected[None][None]
-        total["generation_latency_ms"]["p95"] = p95_latency(win)
-        sold = sold_beside.result() if sold_beside else sales.report(win)
+        if apart:
+            sold = sales.report(win, groups=lambda win: apart.result()[0])
+            p95 = apart.result()[1]
+        else:
+            sold, p95 = sales.report(win), p95_latency(win)
+    total = collected[None][None]
+    total["generation_latency_ms"]["p95"] = p95
 
     by_shop = collected["shop"]
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])

@@ -6,7 +6,9 @@ it stays right when workers move rows at the same time, and `rebuild_outcomes` r
 
 import random
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from django.core.management import call_command
 from django.db import connection
@@ -138,6 +140,24 @@ def test_the_fast_path_counts_exactly_what_each_grouping_counts_on_its_own(histo
         assert fast == slow, win
 
 
+@pytest.mark.parametrize("now", [datetime(2026, 3, 30, 12, tzinfo=UTC), datetime(2026, 3, 29, 15, tzinfo=UTC),
+                                 datetime(2026, 10, 27, 9, tzinfo=UTC)])
+def test_days_are_the_merchants_days_when_the_clocks_change(history, shop, monkeypatch, settings, now):
+    """Where the clocks move (here Berlin's summer time, 29 March and 25 October 2026), a day
+    lasts 23 or 25 hours: the fast path finds each moment's local day all the same, on the day
+    of the change, before it and after it."""
+    settings.SELLER_TIMEZONE = "Europe/Berlin"
+    shops = two_shops(shop)
+    rng = random.Random(29)
+    generated_history(history, shops, rng, 80, now)
+    generated_sales(shops, rng, now)
+    for win in windows(shops, now, rng):
+        fast, slow = both_ways(win, monkeypatch)
+        assert fast == slow, win
+    everything = both_ways(windows(shops, now, rng)[0], monkeypatch)[0]
+    assert len(everything["by_day"]) >= 10 and everything["delivered"]
+
+
 def test_an_outcome_before_and_after_a_window_but_not_in_it_does_not_count(history, shop, monkeypatch):
     """The summary knows a message's first and last time only; in between, the events decide."""
     now = timezone.now()
@@ -151,6 +171,19 @@ def test_an_outcome_before_and_after_a_window_but_not_in_it_does_not_count(histo
     fast, slow = both_ways(metrics.Window(since=None, start=now - timedelta(days=5), end=now), monkeypatch)
     assert fast == slow and fast["deferred"] == 1
     assert [day["deferred"] for day in fast["by_day"] if day["deferred"]] == [1, 1]  # once on each day
+
+
+def test_a_message_with_only_other_statuses_in_a_window_still_shows_its_trigger(history, shop, monkeypatch):
+    """Any event makes its shop and trigger show up, even one that is no outcome (approved,
+    generated ...) of a message whose history begins before the window and ends after it."""
+    now = timezone.now()
+    history(shop, [("approved", now - timedelta(days=3)), ("generated", now - timedelta(days=2)),
+                   ("sending", now - timedelta(hours=1))], trigger="ORDER_DELIVERED")
+    inside = metrics.Window(since=None, start=now - timedelta(days=2, hours=12), end=now - timedelta(days=1))
+
+    fast, slow = both_ways(inside, monkeypatch)
+    assert [group["trigger"] for group in slow["by_trigger"]] == ["ORDER_DELIVERED"]
+    assert fast == slow
 
 
 def summary():
