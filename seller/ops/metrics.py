@@ -183,20 +183,19 @@ def rows_in_one_pass(win: Window, moment: str, aggregates: str) -> dict:
     if win.shop_ids is not None:
         where.append("shop_id = ANY(%(shop_ids)s)")
     sql = f"""
-        SELECT GROUPING(shop_id, trigger, day), shop_id, trigger, day, {aggregates}
+        SELECT GROUPING(shop_id, trigger, day), shop_id, trigger, (day AT TIME ZONE %(zone)s)::date, {aggregates}
         FROM (SELECT *, {local_day_sql(moment)} AS day FROM {OutboundMessage._meta.db_table}
               WHERE {" AND ".join(where)}) windowed
         GROUP BY GROUPING SETS ((), (shop_id), (trigger), (day))"""
     params = {"start": win.start, "end": win.end, "shop_id": win.shop_id,
               "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None, **day_params(win)}
-    zone = local_zone()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description[4:]]
         found = {by: {} for by in GROUPINGS}
         for bits, shop_id, trigger, day, *values in cursor.fetchall():
             by = GROUPING_BITS[bits]
-            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day and day.astimezone(zone).date()}[by]
+            group = {None: None, "shop": shop_id, "trigger": trigger, "day": day}[by]
             found[by][group] = dict(zip(names, values))
     return found
 
@@ -212,12 +211,11 @@ def outcomes_in_one_pass(win: Window) -> tuple[dict, dict]:
     outcomes = {by: {} for by in GROUPINGS}
     reasons = {by: {} for by in GROUPINGS}
     first_at = None
-    for bits, shop_id, trigger, day_start, name, reason, n, earliest in rows:
+    for bits, shop_id, trigger, day, name, reason, n, earliest in rows:
         per_day = bits == 6  # grouped by day: GROUPING(shop_id, trigger, day) has the shop and trigger bits
-        if per_day and day_start is None:
+        if per_day and day is None:
             continue  # on several days: counted from its events
-        groups = [("day", day_start.astimezone(zone).date())] if per_day else [
-            (None, None), ("shop", shop_id), ("trigger", trigger)]
+        groups = [("day", day)] if per_day else [(None, None), ("shop", shop_id), ("trigger", trigger)]
         for by, group in groups:
             counted = outcomes[by].setdefault(group, {})  # any event makes its group exist
             if name in OUTCOMES:
@@ -309,11 +307,12 @@ def outcomes_query(win: Window) -> tuple[str, dict]:
         ), on_several_days AS MATERIALIZED (
             SELECT message_id, outcome FROM found WHERE day IS NULL AND outcome <> %(any)s
         )
-        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", day, outcome, reason, COUNT(*), MIN(first_at)
+        SELECT GROUPING(shop_id, "trigger", day), shop_id, "trigger", (day AT TIME ZONE %(zone)s)::date, outcome, reason,
+               COUNT(*), CASE WHEN outcome = %(any)s THEN MIN(first_at) END
         FROM (SELECT s.*, {reason} AS reason FROM found s) s
         GROUP BY GROUPING SETS ((shop_id, "trigger", outcome, reason), (day, outcome, reason))
         UNION ALL
-        SELECT 6, NULL, NULL, s.day, s.outcome, {reason}, COUNT(*), NULL
+        SELECT 6, NULL, NULL, (s.day AT TIME ZONE %(zone)s)::date, s.outcome, {reason}, COUNT(*), NULL
         FROM (SELECT DISTINCT s.message_id, s.outcome, {local_day_sql("e.at")} AS day
               FROM on_several_days s JOIN {events} e ON e.message_id = s.message_id
                    JOIN outcome_status k ON k.status = e.status AND k.outcome = s.outcome
@@ -414,25 +413,16 @@ def counted_beside(function, *args):
     return run
 
 
-def groups_and_p95(win: Window) -> tuple:
-    """The lift's groups (the costly part of the sales figures) and the latency's percentile."""
-    return sales.all_groups(win), p95_latency(win)
-
-
 def count_all(win: Window, beside: bool = False) -> dict:
-    """The figures; with `beside`, `groups_and_p95` on a second connection meanwhile (two CPUs, two
-    PostgreSQL backends: the answer takes the longer of the two halves, not their sum; the halves
-    cost about the same: bench/metrics.py)."""
+    """The figures; with `beside`, the lift's groups (the costly part of the sales figures) on a
+    second connection meanwhile (two CPUs, two PostgreSQL backends: the answer takes the longer of
+    the two halves, not their sum; the halves cost about the same: bench/metrics.py)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        apart = pool.submit(counted_beside(groups_and_p95, win)) if beside else None
+        groups = pool.submit(counted_beside(sales.all_groups, win)) if beside else None
         collected = collect_all(win)
-        if apart:
-            sold = sales.report(win, groups=lambda win: apart.result()[0])
-            p95 = apart.result()[1]
-        else:
-            sold, p95 = sales.report(win), p95_latency(win)
-    total = collected[None][None]
-    total["generation_latency_ms"]["p95"] = p95
+        total = collected[None][None]
+        total["generation_latency_ms"]["p95"] = p95_latency(win)
+        sold = sales.report(win, groups=lambda win: groups.result()) if groups else sales.report(win)
 
     by_shop = collected["shop"]
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])
