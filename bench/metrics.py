@@ -9,10 +9,13 @@ outbox row for half of them with its status history (events, summarised by Postg
 they are written), a 10 % holdout, two variants, and the orders credited to messages; then asks the
 endpoint for all history, the last 30 days and one shop, BENCH_ROUNDS times (5) each, "before" (the
 plain path: every outbox grouping counted from the events on its own, every sales grouping a query
-of its own, one connection) and "after" (the outcome summary, the sales in one query on a second
+of its own, one connection) and "after" (the outcome summary, the lift's groups in one query on a second
 connection) taking turns, and keeps the medians, the load average, and PostgreSQL's plans
 (EXPLAIN ANALYZE, BUFFERS) of the heaviest queries in bench/results/metrics.json. Both paths' answers
 are compared.
+
+BENCH_APP_DIR: another checkout's code to measure (e.g. main, for "before"), with BENCH_REUSE=1 on
+the data of the last run; BENCH_METRICS_OUT: where to write the results (default the file above).
 """
 
 import json
@@ -28,7 +31,8 @@ from pathlib import Path
 from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+APP = Path(os.environ.get("BENCH_APP_DIR", ROOT)).resolve()
+sys.path.insert(0, str(APP))
 import fresh_db  # noqa: E402  (a sibling module: benchmarks run as `python bench/NAME.py`)
 DATABASE_URL = os.environ.get("BENCH_METRICS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiseller_bench_metrics")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -40,7 +44,7 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Zq3mJ2l3oWcD6bq0y1o0e9V8rY3bHq2hY
 ORDERS, MESSAGES, CUSTOMERS, DAYS = 200_000, 100_000, 40_000, 365
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 TARGET_SECONDS = 1.0
-RESULTS = ROOT / "bench" / "results" / "metrics.json"
+RESULTS = Path(os.environ.get("BENCH_METRICS_OUT", ROOT / "bench" / "results" / "metrics.json"))
 
 
 
@@ -290,6 +294,7 @@ def main():
         "plans": plans(now, shop.pk),
         "seed_seconds": round(seeding, 1),
         "machine": f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs",
+        "code": "this checkout" if APP == ROOT else f"{APP.name} (BENCH_APP_DIR)",
         "measured_at": timezone.now().isoformat(timespec="seconds"),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
