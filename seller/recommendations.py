@@ -63,6 +63,7 @@ def related_products(order: Order, limit: int = 3) -> list[Product]:
         owned |= set(
             OrderEntry.objects.filter(order__shop=shop, order__customer_phone=order.customer_phone)
             .exclude(product_id=None)
+            .order_by()  # a set: the entries' default order would only cost compiling and sorting
             .values_list("product_id", flat=True)
         )
     lifts = complement_lifts(order, categories)
