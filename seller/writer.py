@@ -16,7 +16,7 @@ def write_message(message_id: int) -> bool:
     """True when the row is written and may be sent; a shop in review mode holds it in `review`
     until an operator approves it in admin (`approve`)."""
     try:
-        # By its key, without first()'s ORDER BY: compiling that cost more than the query.
+        # By its key, without first()'s ORDER BY: building that was a third of building the query.
         message = OutboundMessage.objects.select_related("order", "shop").get(pk=message_id)
     except OutboundMessage.DoesNotExist:
         return False
