@@ -1,8 +1,11 @@
 """Customer phones: whatever Kaspi or a person typed, as E.164, or None."""
 
+import functools
+
 import phonenumbers
 
 
+@functools.lru_cache(maxsize=4096)  # asked several times per message: phonenumbers' parse is slow
 def normalize_phone(raw: str | None) -> str | None:
     """A valid Kazakhstan mobile number as E.164 (+77011234567), else None.
 

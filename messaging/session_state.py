@@ -24,8 +24,9 @@ def pause(session: str, reason: str, now: datetime | None = None) -> datetime:
 
 
 def paused_until(session: str, now: datetime | None = None) -> datetime | None:
-    pause = SessionPause.objects.filter(session=session, paused_until__gt=now or timezone.now()).first()
-    return pause.paused_until if pause else None
+    # Asked before every send: one column of the one row a session may have, no ORDER BY to build.
+    until = SessionPause.objects.filter(session=session, paused_until__gt=now or timezone.now()).order_by()
+    return next(iter(until.values_list("paused_until", flat=True)), None)
 
 
 def resume(session: str) -> int:

@@ -1,8 +1,10 @@
 """One threaded WSGI server for the three stand-ins and the control API; no Django here, so
 tests can run it in a thread and `manage.py sandbox` can serve it."""
 
+import io
 import json
 import random
+import socket
 import threading
 
 from werkzeug.exceptions import HTTPException
@@ -33,7 +35,53 @@ def make_app(state):
     return app
 
 
-class QuietHandler(WSGIRequestHandler):
+class KeepAliveHandler(WSGIRequestHandler):
+    """Keeps a client's connection open between requests, as WAHA and OpenAI's servers do (Node
+    closes an idle one after 5 s): werkzeug's server closes it after every answer, which made each
+    call of the app's clients connect anew, and the sandbox start a thread per call. The request's
+    body is read whole before the app runs, so a body the app ignores never reads as the next
+    request; a chunked one still closes the connection after its answer."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 5  # seconds an idle connection stays open (and a read may stall)
+
+    def setup(self):
+        super().setup()
+        # As Node's servers: an answer's pieces leave at once, not after the client's delayed ACK
+        # (40 ms a request on a kept-alive connection).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self):
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self):
+        chunked = self.headers.get("Transfer-Encoding", "").lower().strip() == "chunked"
+        if chunked or self.headers.get("Expect"):
+            self.close_connection = True  # the body's end is known only to the app: as werkzeug does
+            return super().run_wsgi()
+        # The app reads the body from memory; werkzeug's clean-up after the answer (it discards
+        # unread input, for a connection it closes) then finds nothing, not the next request.
+        connection_file, self.rfile = self.rfile, io.BytesIO(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        try:
+            return super().run_wsgi()
+        finally:
+            self.rfile = connection_file
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+            return  # werkzeug's: this connection stays open
+        super().send_header(keyword, value)
+
+    def log_error(self, format, *args):
+        if not format.startswith("Request timed out"):  # an idle connection closed: as planned
+            super().log_error(format, *args)
+
+
+class QuietHandler(KeepAliveHandler):
     def log_request(self, code="-", size="-"):
         pass
 
@@ -65,6 +113,12 @@ class SandboxServer:
         self.state.stopping.set()  # wakes slow replies (timeout mode, delayed sends) and the ticker
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._httpd.connections_lock:  # kept-alive connections: a stopped server answers no more
+            for connection in list(self._httpd.open_connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def start(host="127.0.0.1", port=0, webhook_url=None, webhook_hmac_key="",
@@ -79,7 +133,8 @@ def start(host="127.0.0.1", port=0, webhook_url=None, webhook_hmac_key="",
                   webhook_hmac_key=webhook_hmac_key, ack_delay=ack_delay, talk_back=talk_back,
                   repeat_rate=repeat_rate, true_lift=true_lift, waha_latency=waha_latency, llm_latency=llm_latency)
     httpd = make_server(host, port, make_app(state), threaded=True,
-                        request_handler=WSGIRequestHandler if log_requests else QuietHandler)
+                        request_handler=KeepAliveHandler if log_requests else QuietHandler)
+    httpd.open_connections, httpd.connections_lock = set(), threading.Lock()
     server = SandboxServer(state, httpd)
     if demo:
         threading.Thread(target=_tick, args=(state, tick_seconds), daemon=True,

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as DeadlinePassed
@@ -33,9 +34,16 @@ class Written:
     variant: str = ""  # the trigger's variant it was written with (`seller.variants`)
 
 
+CLIENT_MADE = threading.Lock()
+
+
 def client() -> openai.OpenAI:
-    return cached_client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.OPENAI_TIMEOUT,
-                         settings.OPENAI_MAX_RETRIES)
+    configuration = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.OPENAI_TIMEOUT,
+                     settings.OPENAI_MAX_RETRIES)
+    # One thread makes it: the llm pool's 64 threads, all asking at once when the worker starts,
+    # each made its own (an SSL context and a connection pool apiece) before the cache held one.
+    with CLIENT_MADE:
+        return cached_client(*configuration)
 
 
 @functools.lru_cache(maxsize=4)

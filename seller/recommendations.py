@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
 
 from kaspi_sync.models import Order, OrderEntry, Product
@@ -60,11 +61,7 @@ def related_products(order: Order, limit: int = 3) -> list[Product]:
     bought = frozenset(entry.product_id for entry in entries if entry.product_id)
     owned = set(bought)
     if order.customer_phone:
-        owned |= set(
-            OrderEntry.objects.filter(order__shop=shop, order__customer_phone=order.customer_phone)
-            .exclude(product_id=None)
-            .values_list("product_id", flat=True)
-        )
+        owned |= bought_before(shop.pk, order.customer_phone)
     lifts = complement_lifts(order, categories)
     again = consumable(shop, categories)
     together = counted("together", shop.pk, bought, lambda: bought_together(shop, bought))
@@ -87,6 +84,20 @@ def related_products(order: Order, limit: int = 3) -> list[Product]:
         if len(chosen) == limit:
             break
     return chosen
+
+
+# Asked for every message written: as SQL of its own it costs a third of what the ORM spent
+# building the same query (a join, an exclusion, the entries' default order) each time.
+BOUGHT_BEFORE = (f"SELECT DISTINCT e.product_id FROM {OrderEntry._meta.db_table} e "
+                 f"JOIN {Order._meta.db_table} o ON o.id = e.order_id "
+                 "WHERE o.shop_id = %s AND o.customer_phone = %s AND e.product_id IS NOT NULL")
+
+
+def bought_before(shop_id: int, phone: str) -> set[int]:
+    """The products this customer bought in the shop (this order's too)."""
+    with connection.cursor() as cursor:
+        cursor.execute(BOUGHT_BEFORE, [shop_id, phone])
+        return {product_id for (product_id,) in cursor.fetchall()}
 
 
 def model_key(name: str) -> str:

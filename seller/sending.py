@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
+from config import redis
 from config.logging import tag_row
 from messaging import inbound, outbox, pace, session_state
 from messaging.models import OutboundMessage
@@ -34,16 +34,19 @@ class SendLater(Exception):
 
 
 def send_message(message_id: int, now=None):
-    message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
-    if message is None:
+    try:
+        # By its key, without first()'s ORDER BY: building that was a third of building the query.
+        message = OutboundMessage.objects.select_related("order", "shop").get(pk=message_id)
+    except OutboundMessage.DoesNotExist:
         return
     tag_row(message)
     if message.status == Status.SENDING:
         # A run before this one crashed after claiming: the customer may have the message.
         outbox.move(message_id, Status.SENDING, Status.UNKNOWN, note="found sending on redelivery")
         return
+    phone = normalize_phone(message.phone)
     if message.status == Status.GENERATED:
-        inbound.check_held_lid(normalize_phone(message.phone) or message.phone, message.shop.session_name)
+        inbound.check_held_lid(phone or message.phone, message.shop.session_name)
     if message.status != Status.GENERATED or not recheck(message, now):
         return
     if message.shop.mode == message.shop.Mode.DRY:
@@ -52,7 +55,6 @@ def send_message(message_id: int, now=None):
         return
     session = message.shop.session_name
     waha = WahaClient(session)
-    phone = normalize_phone(message.phone)
     chat = chat_id(phone)
     paused = session_state.paused_until(session, now)
     if paused and session_state.is_new_contact(phone, session, exclude_id=message_id):
@@ -98,13 +100,15 @@ def recheck(message: OutboundMessage, now=None) -> bool:
 
 
 def on_whatsapp(waha: WahaClient, phone: str) -> bool:
-    """Asked once a week per number: heavy checking is itself rate-limited by WhatsApp."""
-    cache_key = f"on-whatsapp:{phone}"
-    known = cache.get(cache_key)
-    if known is None:
-        known = waha.number_exists(phone.lstrip("+"))
-        cache.set(cache_key, known, 7 * 24 * 3600)
-    return known
+    """Asked once a week per number: heavy checking is itself rate-limited by WhatsApp. Kept in
+    Redis with the shared client (Django's cache built a new Redis client for every call)."""
+    key = redis.key("on-whatsapp", phone)
+    known = redis.client().get(key)
+    if known is not None:
+        return known == "1"
+    exists = waha.number_exists(phone.lstrip("+"))
+    redis.client().set(key, int(exists), ex=7 * 24 * 3600)
+    return exists
 
 
 def look_human(waha: WahaClient, chat: str, text: str):

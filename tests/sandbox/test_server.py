@@ -1,3 +1,5 @@
+import http.client
+import json
 import os
 import re
 import signal
@@ -11,6 +13,8 @@ import requests
 
 from sandbox.server import start
 
+from .conftest import WAHA_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,6 +27,38 @@ def test_the_index_lists_the_three_base_urls(box):
     urls = box.look("")
     assert urls["KASPI_API_URL"] == f"{box.url}/kaspi/shop/api/v2"
     assert urls["WAHA_URL"] == f"{box.url}/waha" and urls["OPENAI_BASE_URL"] == f"{box.url}/openai/v1"
+
+
+def test_a_connection_stays_open_between_requests_as_wahas_does(box):
+    """Even after a request whose body the stand-in does not read (a wrong API key)."""
+    connection = http.client.HTTPConnection(box.url.removeprefix("http://"), timeout=10)
+    try:
+        answers = []
+        for key in ("wrong-key", WAHA_KEY, WAHA_KEY):
+            connection.request("POST", "/waha/api/sendText", body=json.dumps(
+                {"session": "default", "chatId": "77011234567@c.us", "text": "Спасибо!"}),
+                headers={"X-Api-Key": key, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Connection")))
+            response.read()
+        assert answers == [(401, None), (201, None), (201, None)]
+        assert len(box.look("waha/sent")) == 2
+    finally:
+        connection.close()
+
+
+def test_a_stopped_server_answers_no_more_on_a_kept_connection():
+    server = start()
+    connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=10)
+    try:
+        connection.request("GET", "/")
+        connection.getresponse().read()
+        server.stop()
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            connection.request("GET", "/")
+            connection.getresponse().read()
+    finally:
+        connection.close()
 
 
 def test_the_demo_brings_new_orders_and_moves_them_on():
