@@ -14,12 +14,18 @@ Status = OutboundMessage.Status
 
 @shared_task(name="seller.start_pipelines")
 def start_pipelines(message_ids: list[int]):
-    """New rows announced by messaging (a sync's batch, a retry): one publish each, by a worker."""
-    pipeline.start(message_ids)
+    """New rows announced by messaging (a sync's batch, a retry): checked in batches."""
+    pipeline.start_new(message_ids)
+
+
+@shared_task(name="seller.check_eligibility_batch")
+def check_eligibility_batch(message_ids: list[int]):
+    pipeline.check_batch(message_ids)
 
 
 @shared_task(name="seller.check_eligibility")
 def check_eligibility(message_id: int):
+    """One row: the name of an earlier release (tasks queued before a deploy), kept."""
     pipeline.check(message_id)
 
 
