@@ -46,9 +46,13 @@ def send_whatsapp(self, message_id: int):
 
 @shared_task(name="seller.enqueue_due_messages")
 def enqueue_due_messages():
-    """Every minute (beat): deferred rows that are due start their pipeline again."""
-    for message_id, status in eligibility.release_due():
-        transaction.on_commit(lambda message_id=message_id, status=status: pipeline.start([message_id], status))
+    """Every minute (beat): deferred rows that are due start their pipeline again (those due
+    together, e.g. at the end of quiet hours, in batches)."""
+    released = eligibility.release_due()
+    for status in (Status.PENDING, Status.GENERATED):
+        ids = [message_id for message_id, back_to in released if back_to == status]
+        if ids:
+            transaction.on_commit(lambda ids=ids, status=status: pipeline.start(ids, status))
 
 
 @shared_task(name="seller.reconcile")

@@ -88,7 +88,8 @@ class TestOneCustomerTwiceInABatch:
 def test_a_row_whose_check_fails_stays_pending_and_the_rest_of_its_batch_goes_on(policy_shop, make_message):
     broken = Shop.objects.create(name="Broken zone", kaspi_token="kaspi-policy-token-02")
     Shop.objects.filter(pk=broken.pk).update(timezone="Nowhere/Atlantis")  # saved before validation existed
-    good, bad, also_good = make_message(phone="+77011234501"), make_message(shop=broken), make_message(phone="+77011234503")
+    good, bad = make_message(phone="+77011234501"), make_message(shop=broken)
+    also_good = make_message(phone="+77011234503")
 
     assert eligibility.check_messages([good.pk, bad.pk, also_good.pk]) == [good.pk, also_good.pk]
     assert statuses([good, bad, also_good]) == [(Status.APPROVED, ""), (Status.PENDING, ""), (Status.APPROVED, "")]
@@ -117,7 +118,8 @@ def test_an_opt_out_recorded_while_the_batch_runs_stops_its_row(policy_shop, mak
     with customer_held(policy_shop, held.phone):
         thread = check_in_a_thread([held.pk, later.pk], approved)
         wait_until(waiting_for_a_customer, what="the batch to wait at its first row")
-        OptOut.objects.create(phone=later.phone, source=OptOut.Source.REPLY, keyword="стоп")  # the batch read opt-outs before
+        # The batch read the opt-outs before this one was recorded.
+        OptOut.objects.create(phone=later.phone, source=OptOut.Source.REPLY, keyword="стоп")
     thread.join(30)
 
     assert approved == [held.pk]
@@ -151,3 +153,15 @@ def test_a_worker_killed_mid_batch_leaves_every_row_to_end_once(sandbox, policy_
     per_chat = Counter(message["chatId"] for message in sandbox.sent())
     assert len(per_chat) == 6 and set(per_chat.values()) == {1}  # every customer once
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_due_together_after_quiet_hours_go_on_in_a_batch(sandbox, policy_shop, make_message, celery_worker):
+    rows = [make_message(phone=f"+7701123450{i}", status=Status.DEFERRED) for i in range(3)]
+    OutboundMessage.objects.filter(pk__in=[row.pk for row in rows]).update(not_before=timezone.now())
+
+    tasks.enqueue_due_messages()
+
+    wait_until(lambda: OutboundMessage.objects.filter(status=Status.SENT).count() == 3, timeout=60,
+               what=f"three sends, not {Counter(OutboundMessage.objects.values_list('status', flat=True))}")
+    assert len(sandbox.sent()) == 3
