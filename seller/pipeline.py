@@ -38,10 +38,10 @@ def start(message_ids: list[int], status: str = Status.PENDING):
 
 
 def start_new(message_ids: list[int]):
-    """New rows (a sync's batch): the first batch is checked here, the rest published, so that
-    the worker's other processes check them meanwhile."""
-    check_batch(message_ids[:CHECK_BATCH])
+    """New rows (a sync's batch): all but the first batch are published, so that the worker's
+    other processes check them meanwhile, and the first is checked here."""
     start(message_ids[CHECK_BATCH:])
+    check_batch(message_ids[:CHECK_BATCH])
 
 
 def check_batch(message_ids: list[int]):

@@ -29,7 +29,7 @@ started: dict[str, float] = {}
 
 
 @functools.lru_cache(maxsize=None)
-def signature_of(task_name: str, run) -> inspect.Signature:
+def signature_of(run) -> inspect.Signature:
     return inspect.signature(run)
 
 
@@ -37,7 +37,7 @@ def ids_for(task, args, kwargs) -> dict:
     """The outbox or shop a task works on, from its `message_id` or `shop_id` argument. No query:
     a step adds the row's shop and order once it has loaded the row (`config.logging.tag_row`)."""
     try:
-        arguments = signature_of(task.name, task.run).bind_partial(*(args or ()), **(kwargs or {})).arguments
+        arguments = signature_of(task.run).bind_partial(*(args or ()), **(kwargs or {})).arguments
     except (TypeError, ValueError):
         return {}
     if arguments.get("message_id") is not None:
@@ -96,15 +96,15 @@ class Pending:
             self.counts, self.sums, self.states = {}, Counter(), Counter()
         if not states:
             return
-        pipe = redis.client().pipeline(transaction=False)
-        for task_name, buckets in counts.items():
-            key = redis.key(DURATIONS_KEY, task_name)
-            for bucket, n in buckets.items():
-                pipe.hincrby(key, bucket, n)
-            pipe.hincrbyfloat(key, "sum", sums[task_name])
-        for field, n in states.items():
-            pipe.hincrby(redis.key(STATES_KEY), field, n)
         try:
+            pipe = redis.client().pipeline(transaction=False)
+            for task_name, buckets in counts.items():
+                key = redis.key(DURATIONS_KEY, task_name)
+                for bucket, n in buckets.items():
+                    pipe.hincrby(key, bucket, n)
+                pipe.hincrbyfloat(key, "sum", sums[task_name])
+            for field, n in states.items():
+                pipe.hincrby(redis.key(STATES_KEY), field, n)
             pipe.execute()
         except Exception as exc:  # Redis away: these figures are lost, the tasks are not
             log.warning("task durations not recorded: %s", exc)
