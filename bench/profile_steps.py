@@ -44,7 +44,7 @@ def profile(run, args):
 
     from kaspi_sync.sync import sync_shop
     from messaging.models import OutboundMessage
-    from seller import eligibility, sending, writer
+    from seller import eligibility, pipeline, sending, writer
 
     call_command("migrate", verbosity=0)
     bench.clean_redis()
@@ -55,18 +55,24 @@ def profile(run, args):
     ids = list(OutboundMessage.objects.order_by("pk").values_list("pk", flat=True))
     steps = {"check_eligibility": eligibility.check_message, "generate_message": writer.write_message,
              "send_whatsapp": sending.send_message}
+    # Eligibility as the workers run it: in batches where the checkout (BENCH_APP_DIR) has them.
+    batch = getattr(pipeline, "CHECK_BATCH", 1)
+    calls = {name: [[message_id] for message_id in ids] for name in steps}
+    if batch > 1:
+        steps["check_eligibility"] = eligibility.check_messages
+        calls["check_eligibility"] = [[ids[i:i + batch]] for i in range(0, len(ids), batch)]
     profiler, queries, seconds = cProfile.Profile(), {}, {}
     for name, step in steps.items():
         started = time.process_time()
         with CaptureQueriesContext(connection) as captured:
             profiler.enable()
-            for message_id in ids:
-                step(message_id)
+            for call in calls[name]:
+                step(*call)
             profiler.disable()
         seconds[name] = time.process_time() - started
         queries[name] = len(captured.captured_queries) / len(ids)
         if args.show_queries:
-            per_message = len(captured.captured_queries) // len(ids)
+            per_message = max(1, len(captured.captured_queries) // len(calls[name]))
             print(f"--- {name}")
             for query in captured.captured_queries[:per_message]:
                 print("   ", query["sql"][:160])

@@ -3,6 +3,7 @@ of the pipeline step that wrote them."""
 
 import logging
 import re
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
@@ -22,6 +23,16 @@ def tag_row(message):
     ids = pipeline_ids.get()
     if ids.get("outbox_id") == message.pk:
         pipeline_ids.set({**ids, "shop_id": message.shop_id, "order_id": message.order_id})
+
+
+@contextmanager
+def logged_as(message):
+    """Log lines written meanwhile carry this outbox row's ids (a task that works on many rows)."""
+    token = pipeline_ids.set({"outbox_id": message.pk, "shop_id": message.shop_id, "order_id": message.order_id})
+    try:
+        yield
+    finally:
+        pipeline_ids.reset(token)
 
 
 def mask_phone(text: str) -> str:

@@ -181,9 +181,11 @@ CELERY_TASK_ROUTES = {
     "messaging.*": {"queue": "pipeline"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Flower shows tasks from these events: four per task (sent, received, started, succeeded).
+# Flower shows tasks from the workers' events: received, started, succeeded (and Flower turns
+# them on when it runs). `sent`, from the publishing side, only shows a task before a worker
+# takes it (queue lengths show that too) and costs each publish a second Redis command: off.
 CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_TASK_EVENTS", default=True)
-CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS and env.bool("CELERY_TASK_SENT_EVENT", default=False)
 CELERY_TIMEZONE = "UTC"
 
 # --- Kaspi ------------------------------------------------------------------

@@ -108,9 +108,13 @@ def lock_customer(session: str, phone: str):
     """Within a transaction: one check at a time per customer (sending number + phone; a
     PostgreSQL advisory lock). SQLite, for a local try, runs one write transaction at a time anyway."""
     if connection.vendor == "postgresql":
-        digest = hashlib.blake2b(f"{session}:{phone}".encode(), digest_size=8).digest()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [customer_lock_key(session, phone)])
+
+
+def customer_lock_key(session: str, phone: str) -> int:
+    digest = hashlib.blake2b(f"{session}:{phone}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def reserve(message: OutboundMessage, now: datetime) -> Outcome:

@@ -98,12 +98,23 @@ def announce_after_commit(message_ids: list[int]):
 
 
 def publish(task_name: str, *args) -> bool:
+    return publish_many(task_name, [list(args)]) == 1
+
+
+def publish_many(task_name: str, calls: list[list]) -> int:
+    """One task message per call's arguments, all through one producer (one broker connection
+    taken from the pool once, not once a message). Returns how many were published: after a
+    failure the rest are left to the reconciler, as the failed one is."""
+    published = 0
     try:
-        app.send_task(task_name, args=list(args))
+        with app.producer_or_acquire() as producer:
+            for args in calls:
+                app.send_task(task_name, args=list(args), producer=producer)
+                published += 1
     except Exception as exc:  # the broker is down or refused: the rows wait for the reconciler
-        log.warning("could not publish %s (left to the reconciler): %s", task_name, exc)
-        return False
-    return True
+        log.warning("could not publish %s (%s of %s left to the reconciler): %s", task_name,
+                    len(calls) - published, len(calls), exc)
+    return published
 
 
 def move(message_id: int, expected, new_status: str, note: str = "", **fields) -> bool:

@@ -14,12 +14,18 @@ Status = OutboundMessage.Status
 
 @shared_task(name="seller.start_pipelines")
 def start_pipelines(message_ids: list[int]):
-    """New rows announced by messaging (a sync's batch, a retry): one publish each, by a worker."""
-    pipeline.start(message_ids)
+    """New rows announced by messaging (a sync's batch, a retry): checked in batches."""
+    pipeline.start_new(message_ids)
+
+
+@shared_task(name="seller.check_eligibility_batch")
+def check_eligibility_batch(message_ids: list[int]):
+    pipeline.check_batch(message_ids)
 
 
 @shared_task(name="seller.check_eligibility")
 def check_eligibility(message_id: int):
+    """One row: the name of an earlier release (tasks queued before a deploy), kept."""
     pipeline.check(message_id)
 
 
@@ -40,9 +46,13 @@ def send_whatsapp(self, message_id: int):
 
 @shared_task(name="seller.enqueue_due_messages")
 def enqueue_due_messages():
-    """Every minute (beat): deferred rows that are due start their pipeline again."""
-    for message_id, status in eligibility.release_due():
-        transaction.on_commit(lambda message_id=message_id, status=status: pipeline.start([message_id], status))
+    """Every minute (beat): deferred rows that are due start their pipeline again (those due
+    together, e.g. at the end of quiet hours, in batches)."""
+    released = eligibility.release_due()
+    for status in (Status.PENDING, Status.GENERATED):
+        ids = [message_id for message_id, back_to in released if back_to == status]
+        if ids:
+            transaction.on_commit(lambda ids=ids, status=status: pipeline.start(ids, status))
 
 
 @shared_task(name="seller.reconcile")

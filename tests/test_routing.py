@@ -3,7 +3,8 @@ import pytest
 from config import redis
 from config.celery_app import app
 from kaspi_sync.tasks import sync_shop
-from seller.tasks import check_eligibility, generate_message, reconcile, send_whatsapp, send_whatsapp_old_name
+from seller.tasks import (check_eligibility, check_eligibility_batch, generate_message, reconcile, send_whatsapp,
+                          send_whatsapp_old_name)
 
 QUEUES = ("sync", "pipeline", "llm", "send")
 
@@ -18,7 +19,8 @@ def declared_queues():
 
 @pytest.mark.parametrize(
     "task, queue",
-    [(sync_shop, "sync"), (check_eligibility, "pipeline"), (generate_message, "llm"), (send_whatsapp, "send"),
+    [(sync_shop, "sync"), (check_eligibility, "pipeline"), (check_eligibility_batch, "pipeline"),
+     (generate_message, "llm"), (send_whatsapp, "send"),
      (send_whatsapp_old_name, "send")],
 )
 def test_each_task_lands_in_its_own_queue_once(declared_queues, task, queue):

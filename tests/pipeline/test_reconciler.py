@@ -73,8 +73,7 @@ def test_an_error_in_a_step_leaves_the_row_for_the_reconciler_not_stuck_for_ever
 
     monkeypatch.setattr(limits, "reserve", redis_down)
     outbox.create_messages([(place_orders(policy_shop, 1)[0], Trigger.POST_PURCHASE)])
-    with pytest.raises(RedisConnectionError):
-        pipeline.check(OutboundMessage.objects.get().pk)
+    pipeline.check(OutboundMessage.objects.get().pk)  # logged; the batch's other rows would go on
     row = OutboundMessage.objects.get()
     assert (row.status, row.reserved_at) == (Status.PENDING, None)  # no place held by a stuck row
 
