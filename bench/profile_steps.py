@@ -3,12 +3,15 @@ after the other, under cProfile, with no latency in the stand-ins.
 
     python bench/profile_steps.py [--orders 200] [--top 40]
 
-Prints the queries each step makes per message and the functions that cost the most. Uses the
-pipeline benchmark's database and Redis DB (see bench/pipeline.py), afresh.
+Prints the queries each step makes per message and the functions that cost the most, and keeps
+the queries and CPU per message under "runs" (--label) in bench/results/profile_steps.json. Uses
+the pipeline benchmark's database and Redis DB (see bench/pipeline.py), afresh; BENCH_APP_DIR
+profiles another checkout's code (for "before").
 """
 
 import argparse
 import cProfile
+import json
 import pstats
 import sys
 import time
@@ -23,6 +26,7 @@ def main():
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
+    parser.add_argument("--label", default="latest", help="the run's name in bench/results/profile_steps.json")
     parser.add_argument("--show-queries", action="store_true", help="print each step's SQL for the first message")
     args = parser.parse_args()
     bench.fresh_db.recreate(bench.DATABASE_URL)
@@ -80,8 +84,19 @@ def profile(run, args):
     print(f"{len(ids)} messages, {sent} sent")
     for name in steps:
         print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU (profiled), {queries[name]:.1f} queries per message")
+    save(args.label, {name: {"queries_per_message": round(queries[name], 1),
+                             "cpu_ms_per_message_profiled": round(seconds[name] * 1000 / len(ids), 1)}
+                      for name in steps} | {"messages": len(ids), "app": str(bench.APP)})
     stats = pstats.Stats(profiler).sort_stats(args.sort)
     stats.print_stats(args.top)
+
+
+def save(label: str, figures: dict):
+    path = bench.ROOT / "bench" / "results" / "profile_steps.json"
+    results = json.loads(path.read_text()) if path.exists() else {"runs": {}}
+    results["runs"][label] = figures | {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"-> {path} [{label}]")
 
 
 if __name__ == "__main__":

@@ -54,10 +54,13 @@ def check_messages(message_ids: list[int], now=None) -> list[int]:
                 log.exception("outbox %s: eligibility check failed (left pending)", message.pk)
     # An opt-out recorded while the batch ran: its rows are blocked before they are written.
     late = policy.opted_out(policy.phones_of(approved)) if approved else frozenset()
+    still_approved = []
     for message in approved:
         if normalize_phone(message.phone) in late:
             apply(message.pk, Status.APPROVED, policy.Decision("block", "opt_out"), note="during the check")
-    return [message.pk for message in approved if normalize_phone(message.phone) not in late]
+        else:
+            still_approved.append(message.pk)
+    return still_approved
 
 
 def check(message: OutboundMessage, now, known: policy.Known) -> bool:
