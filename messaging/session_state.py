@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,9 +25,21 @@ def pause(session: str, reason: str, now: datetime | None = None) -> datetime:
 
 
 def paused_until(session: str, now: datetime | None = None) -> datetime | None:
-    # Asked before every send: one column of the one row a session may have, no ORDER BY to build.
-    until = SessionPause.objects.filter(session=session, paused_until__gt=now or timezone.now()).order_by()
-    return next(iter(until.values_list("paused_until", flat=True)), None)
+    # Asked before every send: plain SQL (building the ORM's query cost more than running it), the
+    # time passed and read back as the field does it on any database.
+    field = SessionPause._meta.get_field("paused_until")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT paused_until FROM {connection.ops.quote_name(SessionPause._meta.db_table)} "
+                       "WHERE session = %s AND paused_until > %s",
+                       [session, field.get_db_prep_value(now or timezone.now(), connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    column = field.get_col(SessionPause._meta.db_table)
+    until = row[0]
+    for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+        until = convert(until, column, connection)
+    return until
 
 
 def resume(session: str) -> int:
