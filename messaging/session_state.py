@@ -10,6 +10,8 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from config import sql
+
 from .models import InboundMessage, OutboundMessage, SessionPause
 
 log = logging.getLogger(__name__)
@@ -25,21 +27,13 @@ def pause(session: str, reason: str, now: datetime | None = None) -> datetime:
 
 
 def paused_until(session: str, now: datetime | None = None) -> datetime | None:
-    # Asked before every send: plain SQL (building the ORM's query cost more than running it), the
-    # time passed and read back as the field does it on any database.
+    # Asked before every send: plain SQL, one column of the one row a session may have.
     field = SessionPause._meta.get_field("paused_until")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT paused_until FROM {connection.ops.quote_name(SessionPause._meta.db_table)} "
-                       "WHERE session = %s AND paused_until > %s",
-                       [session, field.get_db_prep_value(now or timezone.now(), connection)])
+                       "WHERE session = %s AND paused_until > %s", [session, sql.to_db(field, now or timezone.now())])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    column = field.get_col(SessionPause._meta.db_table)
-    until = row[0]
-    for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
-        until = convert(until, column, connection)
-    return until
+    return sql.from_db(field, row[0]) if row else None
 
 
 def resume(session: str) -> int:
