@@ -127,15 +127,39 @@ def process_tree(process) -> list:
 
 
 def cpu_seconds(processes) -> float:
+    return sum(cpu_split(processes).values())
+
+
+def cpu_split(processes) -> dict[str, float]:
+    """User and system CPU seconds of these processes (system time is where a contended GIL or
+    lock shows, with the context switches below)."""
     import psutil
 
-    total = 0.0
+    total = {"user": 0.0, "system": 0.0}
     for proc in processes:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            total["user"] += times.user
+            total["system"] += times.system
         except psutil.NoSuchProcess:
             pass
+    return total
+
+
+def context_switches(processes) -> dict[str, int]:
+    """Voluntary and involuntary context switches of every thread of these processes
+    (/proc/PID/status counts the main thread only)."""
+    total = {"voluntary": 0, "involuntary": 0}
+    for proc in processes:
+        for status in Path(f"/proc/{proc.pid}/task").glob("*/status"):
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    name, value = line.split(":")
+                    total["voluntary" if name.startswith("vol") else "involuntary"] += int(value)
     return total
 
 
@@ -272,7 +296,8 @@ class Bench:
         wait_for_workers(app, len(workers))
         trees = {name: process_tree(p) for name, p in workers.items()}
         sandbox_tree = process_tree(self.sandbox_process)
-        cpu_before = {name: cpu_seconds(tree) for name, tree in trees.items()}
+        cpu_before = {name: cpu_split(tree) for name, tree in trees.items()}
+        switches_before = {name: context_switches(tree) for name, tree in trees.items()}
         sandbox_before = cpu_seconds(sandbox_tree)
 
         started = time.time()
@@ -281,7 +306,11 @@ class Bench:
         finished = max(m["timestamp"] for m in sent)
 
         trees = {name: process_tree(p) for name, p in workers.items()}  # children started meanwhile too
-        cpu = {name: cpu_seconds(trees[name]) - cpu_before[name] for name in trees}
+        split = {name: {kind: seconds - cpu_before[name][kind] for kind, seconds in cpu_split(trees[name]).items()}
+                 for name in trees}
+        switches = {name: {kind: count - switches_before[name][kind] for kind, count in context_switches(trees[name]).items()}
+                    for name in trees}
+        cpu = {name: sum(split[name].values()) for name in trees}
         sandbox_cpu = cpu_seconds(sandbox_tree) - sandbox_before
         rss = {f"{name}{'' if i == 0 else f' child {i}'}": peak_rss_mib(proc)
                for name, tree in trees.items() for i, proc in enumerate(tree)}
@@ -297,6 +326,10 @@ class Bench:
                                                           self.args.waha_latency_ms / 1000),
             "cpu_ms_per_message": round(sum(cpu.values()) * 1000 / n, 1),
             "cpu_ms_per_message_by_process": {name: round(value * 1000 / n, 1) for name, value in cpu.items()},
+            "cpu_ms_per_message_user_system": {name: {kind: round(seconds * 1000 / n, 1) for kind, seconds in times.items()}
+                                               for name, times in split.items()},
+            "context_switches_per_message": {name: {kind: round(count / n, 1) for kind, count in counts.items()}
+                                             for name, counts in switches.items()},
             "sandbox_cpu_ms_per_message": round(sandbox_cpu * 1000 / n, 1),
             "peak_rss_mib": rss,
             "backlog_order_to_message_p50_s": round(percentile(to_message, 0.5), 1),

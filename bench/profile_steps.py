@@ -1,7 +1,7 @@
 """Where a message's CPU goes: the pipeline's three steps run in this process, one message
 after the other, under cProfile, with no latency in the stand-ins.
 
-    python bench/profile_steps.py [--orders 200] [--top 40]
+    python bench/profile_steps.py [--orders 200] [--top 40] [--plain]
 
 Prints the queries each step makes per message and the functions that cost the most, and keeps
 the queries and CPU per message under "runs" (--label) in bench/results/profile_steps.json. Uses
@@ -28,6 +28,8 @@ def main():
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, ...")
     parser.add_argument("--label", default="latest", help="the run's name in bench/results/profile_steps.json")
     parser.add_argument("--show-queries", action="store_true", help="print each step's SQL for the first message")
+    parser.add_argument("--plain", action="store_true",
+                        help="no cProfile: the steps' own CPU per message (cProfile's overhead left out)")
     args = parser.parse_args()
     bench.fresh_db.recreate(bench.DATABASE_URL)
     run = bench.Bench(argparse.Namespace(model_latency_ms=0, waha_latency_ms=0))
@@ -69,7 +71,8 @@ def profile(run, args):
     for name, step in steps.items():
         started = time.process_time()
         with CaptureQueriesContext(connection) as captured:
-            profiler.enable()
+            if not args.plain:
+                profiler.enable()
             for call in calls[name]:
                 step(*call)
             profiler.disable()
@@ -81,12 +84,15 @@ def profile(run, args):
             for query in captured.captured_queries[:per_message]:
                 print("   ", query["sql"][:160])
     sent = OutboundMessage.objects.filter(status="sent").count()
+    cpu = "plain" if args.plain else "profiled"
     print(f"{len(ids)} messages, {sent} sent")
     for name in steps:
-        print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU (profiled), {queries[name]:.1f} queries per message")
+        print(f"{name}: {seconds[name] * 1000 / len(ids):.1f} ms CPU ({cpu}), {queries[name]:.1f} queries per message")
     save(args.label, {name: {"queries_per_message": round(queries[name], 1),
-                             "cpu_ms_per_message_profiled": round(seconds[name] * 1000 / len(ids), 1)}
+                             f"cpu_ms_per_message_{cpu}": round(seconds[name] * 1000 / len(ids), 1)}
                       for name in steps} | {"messages": len(ids), "app": str(bench.APP)})
+    if args.plain:
+        return
     stats = pstats.Stats(profiler).sort_stats(args.sort)
     stats.print_stats(args.top)
 

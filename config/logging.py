@@ -59,15 +59,6 @@ def redact(text: str) -> str:
     return mask_phone(text)
 
 
-class RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 class PipelineIdsFilter(logging.Filter):
     """Adds `shop_id`, `order_id`, `outbox_id` of the running task to each record."""
 

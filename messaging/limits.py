@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from redis.exceptions import RedisError
 
-from config import redis
+from config import redis, sql
 
 from .models import OutboundMessage
-from .session_state import sent_through
 
 # KEYS: 1 the customer's reservations (zset id -> ms), 2 its "built" marker,
 #       3 the shop's reservations of the day (zset), 4 its marker.
@@ -150,15 +150,31 @@ def rebuild_data(message: OutboundMessage, now: datetime, window: timedelta, day
     """The outbox's reservations of the lost parts, as the script's arguments (the row itself
     left out): counts first, then (id, ms) pairs."""
     others = OutboundMessage.objects.filter(reserved_at__isnull=False).exclude(pk=message.pk)
-    same_number = others.filter(sent_through(message.shop.session_name), phone=message.phone)
     parts = [
-        same_number.filter(reserved_at__gte=now - window) if customer else None,
-        others.filter(shop_id=message.shop_id, reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1))
-        if today else None,
+        customer_reservations(message, now - window) if customer else None,
+        list(others.filter(shop_id=message.shop_id, reserved_at__gte=day, reserved_at__lt=day + timedelta(days=1))
+             .values_list("pk", "reserved_at")) if today else None,
     ]
-    rows = [list(part.values_list("pk", "reserved_at")) if part is not None else [] for part in parts]
-    counts = [len(found) if part is not None else -1 for part, found in zip(parts, rows)]
+    rows = [part or [] for part in parts]
+    counts = [len(part) if part is not None else -1 for part in parts]
     return counts + [value for pk, at in rows[0] + rows[1] for value in (pk, ms(at))]
+
+
+def customer_reservations(message: OutboundMessage, since: datetime) -> list[tuple[int, datetime]]:
+    """(id, reserved_at) of the other rows holding a place with this customer since `since`: the
+    same phone, sent through the same WAHA session (`session_state.sent_through`). Rebuilt for
+    each new customer a batch checks: plain SQL (through the ORM this was about 30 % of the
+    eligibility worker's CPU, mostly building the query)."""
+    session, quote = message.shop.session_name, connection.ops.quote_name
+    shop_table = OutboundMessage._meta.get_field("shop").related_model._meta.db_table  # kaspi_sync's: not imported here
+    table, shops = quote(OutboundMessage._meta.db_table), quote(shop_table)
+    same_session = "s.waha_session = %s" + (" OR s.waha_session = ''" if session == settings.WAHA_SESSION else "")
+    field = OutboundMessage._meta.get_field("reserved_at")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.id, m.reserved_at FROM {table} m JOIN {shops} s ON s.id = m.shop_id "
+                       f"WHERE m.phone = %s AND m.reserved_at >= %s AND m.id <> %s AND ({same_session})",
+                       [message.phone, sql.to_db(field, since), message.pk, session])
+        return [(pk, sql.from_db(field, at)) for pk, at in cursor.fetchall()]
 
 
 def release(shop, phone: str, message_id: int, reserved_at: datetime):

@@ -6,8 +6,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+
+from config import sql
 
 from .models import InboundMessage, OutboundMessage, SessionPause
 
@@ -24,9 +27,13 @@ def pause(session: str, reason: str, now: datetime | None = None) -> datetime:
 
 
 def paused_until(session: str, now: datetime | None = None) -> datetime | None:
-    # Asked before every send: one column of the one row a session may have, no ORDER BY to build.
-    until = SessionPause.objects.filter(session=session, paused_until__gt=now or timezone.now()).order_by()
-    return next(iter(until.values_list("paused_until", flat=True)), None)
+    # Asked before every send: plain SQL, one column of the one row a session may have.
+    field = SessionPause._meta.get_field("paused_until")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT paused_until FROM {connection.ops.quote_name(SessionPause._meta.db_table)} "
+                       "WHERE session = %s AND paused_until > %s", [session, sql.to_db(field, now or timezone.now())])
+        row = cursor.fetchone()
+    return sql.from_db(field, row[0]) if row else None
 
 
 def resume(session: str) -> int:

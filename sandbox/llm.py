@@ -18,7 +18,7 @@ REFUSAL = "I'm sorry, I can't help with that."
 MODES = {"ok", "error500", "error429", "timeout", "refuse", "too_long", "link", "phone",
          "placeholder", "invented_price", "wrong_language", "empty", "markup",
          "other_language", "invented_product", "promise", "injection", "nonsense", "realistic", "invented_number",
-         "cyrillic_product"}
+         "cyrillic_product", "not_a_completion"}
 # What a model such as gpt-4o-mini adds to a plain reply: an emoji, the shop's voice, a signature.
 EMOJI = {"ru": " 😊", "kk": " 😊"}
 SIGNATURE = {"ru": "\n\nС уважением, {shop}", "kk": "\n\nҚұрметпен, {shop}"}
@@ -71,6 +71,8 @@ def chat_completions(state, request):
                           "Used 3, Requested 1.", "requests", "rate_limit_exceeded")
     if mode == "timeout":
         state.stopping.wait(TIMEOUT_SLEEP_SECONDS)
+    if mode == "not_a_completion":  # e.g. a proxy's page, answered 200
+        return Response("<html><body>Service temporarily unavailable</body></html>", 200, content_type="text/html")
     facts = writer.find_data(messages)
     if facts and facts.get("task") in ("classify_reply", "answer_reply"):
         content, refusal = talk.reply_content(mode, facts, messages, obey), None

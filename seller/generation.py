@@ -9,6 +9,7 @@ from concurrent.futures import TimeoutError as DeadlinePassed
 from dataclasses import dataclass, replace
 
 import openai
+import orjson
 from django.conf import settings
 from django.db import connection
 
@@ -71,14 +72,20 @@ CALLS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="openai")
 def ask_model(data: dict, voice: str, repair: list[dict] = (), deadline: float | None = None, goal: str = ""):
     """The model's reply; `repair` adds the rejected reply and what to fix; `goal` a variant's own;
     waits at most `deadline` seconds (GENERATION_DEADLINE_SECONDS by default)."""
-    call = CALLS.submit(client().chat.completions.create, model=settings.OPENAI_MODEL,
-                        messages=prompts.chat_messages(data, voice, goal) + list(repair), temperature=0.7,
-                        max_tokens=300)
+    body = {"model": settings.OPENAI_MODEL, "messages": prompts.chat_messages(data, voice, goal) + list(repair),
+            "temperature": 0.7, "max_tokens": 300}
+    # The SDK's own request (its retries, timeouts and errors), without its typed request and reply:
+    # building those pydantic models cost about a third of the call's CPU in the llm worker.
+    call = CALLS.submit(client().post, "/chat/completions", body=body, cast_to=bytes)
     try:
-        return call.result(timeout=settings.GENERATION_DEADLINE_SECONDS if deadline is None else deadline)
+        raw = call.result(timeout=settings.GENERATION_DEADLINE_SECONDS if deadline is None else deadline)
     except DeadlinePassed:
         call.cancel()
         raise openai.APITimeoutError(request=None) from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None  # not a chat completion: reply_text says so
 
 
 def write(message) -> Written:
@@ -135,17 +142,25 @@ def write_with(message, data: dict, fallback_text: str, voice: str, goal: str) -
     return Written(fallback_text, "fallback", "guardrail:" + ",".join(still), rejected_reply=second, **measured, **repair)
 
 
-def reply_text(reply, data: dict, measured: dict) -> tuple[str, str]:
-    """The reply's tidied text and, when it cannot be used at all, why ("refusal", "truncated")."""
-    if reply.usage:
+def reply_text(reply: dict | None, data: dict, measured: dict) -> tuple[str, str]:
+    """The reply's tidied text and, when it cannot be used at all, why ("refusal", "truncated",
+    "bad_reply"). `reply`: the chat completion as JSON gives it."""
+    if not isinstance(reply, dict):
+        return "", "bad_reply"
+    usage = reply.get("usage")
+    if isinstance(usage, dict):
         for field in ("prompt_tokens", "completion_tokens"):
-            measured[field] = (measured[field] or 0) + getattr(reply.usage, field)
-    choice = reply.choices[0] if reply.choices else None
-    if choice is None or getattr(choice.message, "refusal", None) or choice.finish_reason == "content_filter":
+            if isinstance(usage.get(field), int):
+                measured[field] = (measured[field] or 0) + usage[field]
+    choices = reply.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
+    message = choice.get("message") if choice else None
+    if not isinstance(message, dict) or message.get("refusal") or choice.get("finish_reason") == "content_filter":
         return "", "refusal"
-    if choice.finish_reason == "length":
+    if choice.get("finish_reason") == "length":
         return "", "truncated"
-    return tidy(choice.message.content or "", data), ""
+    content = message.get("content")
+    return tidy(content if isinstance(content, str) else "", data), ""
 
 
 def error_reason(message, exc: openai.OpenAIError) -> str:

@@ -5,9 +5,7 @@ import json
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import prefetch_related_objects
-
-from kaspi_sync.models import Order, Product
+from kaspi_sync.models import Order, OrderEntry, Product
 from messaging.models import OutboundMessage
 
 from . import sanitize
@@ -100,10 +98,15 @@ def delivery_text(order: Order, language: str) -> str:
     return what + "."
 
 
+# An order's items, read for every message written: as SQL of its own (prefetching them through
+# the ORM cost a tenth of the llm worker's CPU).
+ENTRIES = f"SELECT * FROM {OrderEntry._meta.db_table} WHERE order_id = %s ORDER BY entry_number"
+
+
 def order_data(message: OutboundMessage) -> dict:
     """Everything the message may speak of; also what the guardrails check the reply against."""
     order, shop = message.order, message.shop
-    prefetch_related_objects([order], "entries")  # the items, the suggestions and the link read them
+    entries = list(OrderEntry.objects.raw(ENTRIES, [order.pk]))  # the items and the suggestions read them
     if order.shop_id == shop.pk:
         order.shop = shop  # the row's shop, already loaded: not read again for the order
     language = shop.language if shop.language in LANGUAGES else "ru"
@@ -113,9 +116,10 @@ def order_data(message: OutboundMessage) -> dict:
         "shop_name": sanitize.shop_name(shop.name),
         "customer_first_name": sanitize.first_name(order.customer_first_name),
         "order_code": sanitize.plain(order.code, 20),
-        "items": [item(entry.name, entry.category_title, quantity=entry.quantity) for entry in order.entries.all()][:5],
+        "items": [item(entry.name, entry.category_title, quantity=entry.quantity) for entry in entries][:5],
         "recommendations": [
-            item(product.name, product.category_title, url=product.url) for product in related_products(order)
+            item(product.name, product.category_title, url=product.url)
+            for product in related_products(order, entries=entries)
         ],
     }
     if spec(message.trigger).delivery:

@@ -53,8 +53,9 @@ def forget_counts():
     _counted.clear()
 
 
-def related_products(order: Order, limit: int = 3) -> list[Product]:
-    entries = list(order.entries.all())
+def related_products(order: Order, limit: int = 3, entries: list | None = None) -> list[Product]:
+    """`entries`: the order's items, when the caller has read them."""
+    entries = list(order.entries.all()) if entries is None else entries
     shop = order.shop  # the outbox row's own, when it asks (prompts.order_data)
     categories = frozenset(entry.category_title for entry in entries if entry.category_title)
     bought_models = {model_key(entry.name) for entry in entries}

@@ -180,6 +180,23 @@ class TestCap:
         assert check(make_message(created=NOON), now=NOON)  # rebuilt from the outbox: 2 of 3 taken
         assert not check(make_message(created=NOON), now=NOON)
 
+    def test_a_cooldown_rebuilt_from_the_outbox_counts_the_whatsapp_number_not_the_shop(self, policy_shop, make_message,
+                                                                                          settings):
+        from kaspi_sync.models import Shop
+
+        default_by_name = Shop.objects.create(name="Соседний магазин", kaspi_token="kaspi-other-token-04",
+                                              waha_session=settings.WAHA_SESSION)
+        own_number = Shop.objects.create(name="Другой магазин", kaspi_token="kaspi-other-token-05", waha_session="other")
+        assert check(make_message(shop=own_number, created=NOON), now=NOON)
+        assert forget_redis_keys() > 0
+        assert check(make_message(created=NOON), now=NOON)  # another number's message does not hold it back
+
+        assert check(make_message(phone="+77021234567", created=NOON), now=NOON)  # an empty session: WAHA_SESSION
+        assert forget_redis_keys() > 0
+        held = make_message(phone="+77021234567", shop=default_by_name, created=NOON)  # the same number, by name
+        assert not check(held, now=NOON + timedelta(hours=1))
+        assert (held.status, held.events.last().note) == ("deferred", "cooldown")
+
     def test_the_daily_cap_holds_when_redis_loses_only_the_days_keys(self, policy_shop, make_message):
         policy_shop.max_daily_messages = 2
         policy_shop.save()

@@ -163,6 +163,24 @@ def test_a_refusal_gives_the_fallback(sandbox, place_order, row_for):
     assert (row.source, row.fallback_reason) == ("fallback", "refusal")
 
 
+def test_a_reply_that_is_not_a_chat_completion_gives_the_fallback(sandbox, place_order, row_for):
+    order = place_order(first_name="Дана")
+    sandbox.control("openai/mode", mode="not_a_completion")
+
+    row = write(row_for(order))
+
+    assert (row.source, row.fallback_reason) == ("fallback", "bad_reply")
+    assert "Дана" in row.text and row.prompt_tokens is None
+
+
+def test_the_tokens_the_model_counted_are_kept(sandbox, place_order, row_for):
+    row = write(row_for(place_order()))
+
+    asked = sandbox.get("openai/requests")[-1]
+    assert row.source == "ai" and row.prompt_tokens > 0 and row.completion_tokens > 0
+    assert asked["params"]["max_tokens"] == 300 and asked["params"]["temperature"] == 0.7
+
+
 def test_a_server_error_is_retried_once_then_gives_the_fallback(sandbox, place_order, row_for):
     order = place_order()
     sandbox.control("openai/mode", mode="error500")
