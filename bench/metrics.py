@@ -123,14 +123,14 @@ def the_plain_path():
     sales grouping a query of its own."""
     from seller.ops import metrics, sales
 
-    saved = metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside
+    saved = metrics.collect_all, sales.all_groups, metrics.can_count_beside
     metrics.collect_all = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}
-    sales.groups_in_one_pass = sales.groups_each_on_its_own
+    sales.all_groups = sales.groups_each_on_its_own
     metrics.can_count_beside = lambda: False  # one connection, one query after the other
     try:
         yield
     finally:
-        metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside = saved
+        metrics.collect_all, sales.all_groups, metrics.can_count_beside = saved
 
 
 def timed(client, url):

@@ -1,0 +1,187 @@
+"""Per outbox row that reached its customer (or was held out), what the customer bought within
+the attribution window after that moment (`ReachedMessage`), kept by PostgreSQL itself, so the
+lift (`seller.ops.sales`) reads one row per message instead of probing the orders of each.
+
+The arms and moments are the lift's (`sales.ARM_SQL`): messaged (sent, delivered or read, at
+delivery, or sending when no ack came) and held out (blocked `holdout`, at its last update). The
+figures are the orders of the same customer at the same shop placed in (moment, moment + window],
+not cancelled or returned (`attribution.NOT_COUNTED`).
+
+Triggers keep it exact in the writing transaction:
+- on the outbox, only when a row enters or leaves an arm, or its moment or customer changes (a
+  WHEN clause: the pipeline's other moves call nothing);
+- on the orders, when an order counted or not, its customer, date or price changes: the rows of
+  the old and the new customer whose window covers the order are counted again.
+Both take a transaction lock per customer before counting, so that two transactions writing the
+same customer's message and order one after the other see each other's rows (READ COMMITTED: each
+statement of the trigger sees what committed before it).
+
+The window (SELLER_ATTRIBUTION_DAYS) is stored in the database, in a function the triggers read.
+When the setting differs (changed since the last rebuild), `ready()` is false and the lift is
+counted the slow way from the orders, with a warning, until `python manage.py rebuild_metrics`
+counts every row again with the new window. Elsewhere than PostgreSQL the table stays empty.
+"""
+
+from django.db import connection, transaction
+
+from kaspi_sync.models import Order
+from messaging.models import OutboundMessage
+
+from seller import attribution
+from seller.models import ReachedMessage
+
+WINDOW_FUNCTION = "seller_reached_window"  # the window the stored figures count, as an interval
+BOUGHT_FUNCTION = "seller_reached_bought"  # (orders, revenue) of a customer after a moment
+RECOUNT_FUNCTION = "seller_reached_recount"  # count again the rows whose window covers an order
+MESSAGE_FUNCTION = "seller_reached_message"
+ORDER_FUNCTION = "seller_reached_order"
+MESSAGE_TRIGGERS = ("seller_reached_message_insert", "seller_reached_message_update", "seller_reached_message_delete")
+ORDER_TRIGGERS = ("seller_reached_order_insert", "seller_reached_order_update", "seller_reached_order_delete")
+
+
+def arm_sql(row: str) -> str:
+    """SQL: the arm of the outbox row `row` (OLD, NEW, m), NULL when in none."""
+    return (f"CASE WHEN {row}.status IN ('sent', 'delivered', 'read') AND {row}.sent_at IS NOT NULL THEN 'messaged' "
+            f"WHEN {row}.status = 'blocked' AND {row}.reason = 'holdout' THEN 'holdout' END")
+
+
+def moment_sql(row: str) -> str:
+    """SQL: when the row's customer was reached (or would have been): as `sales.ARM_SQL` says."""
+    return (f"CASE WHEN {row}.status IN ('sent', 'delivered', 'read') AND {row}.sent_at IS NOT NULL "
+            f"THEN COALESCE({row}.delivered_at, {row}.sent_at) "
+            f"WHEN {row}.status = 'blocked' AND {row}.reason = 'holdout' THEN {row}.updated_at END")
+
+
+def kept_sql(row: str) -> str:
+    """SQL: everything a stored row is made of (NULL out of the arms): a change calls the trigger."""
+    return (f"CASE WHEN {arm_sql(row)} IS NOT NULL THEN ROW({arm_sql(row)}, {moment_sql(row)}, {row}.shop_id, "
+            f"{row}.phone, {row}.\"trigger\", {row}.variant) END")
+
+
+def not_counted_sql() -> str:
+    return ", ".join(f"'{state}'" for state in attribution.NOT_COUNTED)
+
+
+def window_body(seconds: float) -> str:
+    return f"SELECT {float(seconds)!r} * INTERVAL '1 second'"
+
+
+def install_sql(seconds: float) -> list[str]:
+    outbox, orders, table = OutboundMessage._meta.db_table, Order._meta.db_table, ReachedMessage._meta.db_table
+    not_counted = not_counted_sql()
+    lock = f"PERFORM pg_advisory_xact_lock(hashtext('{table}'), hashtext(%s::text || ' ' || %s));"
+    return [
+        # IMMUTABLE: inlined as a constant where it is used.
+        f"""CREATE OR REPLACE FUNCTION {WINDOW_FUNCTION}() RETURNS interval LANGUAGE sql IMMUTABLE
+            AS $$ {window_body(seconds)} $$""",
+        f"""CREATE OR REPLACE FUNCTION {BOUGHT_FUNCTION}(shop bigint, customer text, moment timestamptz,
+                OUT orders integer, OUT revenue numeric) LANGUAGE sql STABLE AS $$
+            SELECT COUNT(*)::integer, COALESCE(SUM(o.total_price), 0) FROM {orders} o
+            WHERE o.shop_id = shop AND o.customer_phone = customer AND o.created_at_kaspi > moment
+              AND o.created_at_kaspi <= moment + {WINDOW_FUNCTION}() AND o.state NOT IN ({not_counted}) $$""",
+        f"""CREATE OR REPLACE FUNCTION {RECOUNT_FUNCTION}(shop bigint, customer text, placed timestamptz)
+                RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                {lock % ("shop", "customer")}
+                UPDATE {table} r SET (orders, revenue) = (SELECT * FROM {BOUGHT_FUNCTION}(r.shop_id, r.phone, r.moment))
+                WHERE r.shop_id = shop AND r.phone = customer AND r.moment < placed
+                  AND r.moment >= placed - {WINDOW_FUNCTION}();
+            END $$""",
+        f"""CREATE OR REPLACE FUNCTION {MESSAGE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE arm text := NULL;
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    DELETE FROM {table} WHERE message_id = OLD.id;
+                END IF;
+                IF TG_OP <> 'DELETE' THEN
+                    arm := {arm_sql("NEW")};
+                END IF;
+                IF arm IS NOT NULL THEN
+                    {lock % ("NEW.shop_id", "NEW.phone")}
+                    INSERT INTO {table} (message_id, arm, shop_id, phone, "trigger", variant, moment, orders, revenue)
+                    SELECT NEW.id, arm, NEW.shop_id, NEW.phone, NEW."trigger", NEW.variant, b.moment, bought.*
+                    FROM (SELECT {moment_sql("NEW")} AS moment) b,
+                         LATERAL {BOUGHT_FUNCTION}(NEW.shop_id, NEW.phone, b.moment) bought;
+                END IF;
+                RETURN NULL;
+            END $$""",
+        f"""CREATE OR REPLACE FUNCTION {ORDER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    PERFORM {RECOUNT_FUNCTION}(OLD.shop_id, OLD.customer_phone, OLD.created_at_kaspi);
+                END IF;
+                IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR (OLD.shop_id, OLD.customer_phone, OLD.created_at_kaspi)
+                                          IS DISTINCT FROM (NEW.shop_id, NEW.customer_phone, NEW.created_at_kaspi)) THEN
+                    PERFORM {RECOUNT_FUNCTION}(NEW.shop_id, NEW.customer_phone, NEW.created_at_kaspi);
+                END IF;
+                RETURN NULL;
+            END $$""",
+        *[f"DROP TRIGGER IF EXISTS {name} ON {outbox}" for name in MESSAGE_TRIGGERS],
+        *[f"DROP TRIGGER IF EXISTS {name} ON {orders}" for name in ORDER_TRIGGERS],
+        # The outbox: only rows in an arm, or whose arm, moment or customer changes.
+        f"""CREATE TRIGGER {MESSAGE_TRIGGERS[0]} AFTER INSERT ON {outbox} FOR EACH ROW
+            WHEN ({arm_sql("NEW")} IS NOT NULL) EXECUTE FUNCTION {MESSAGE_FUNCTION}()""",
+        f"""CREATE TRIGGER {MESSAGE_TRIGGERS[1]} AFTER UPDATE ON {outbox} FOR EACH ROW
+            WHEN ({kept_sql("OLD")} IS DISTINCT FROM {kept_sql("NEW")}) EXECUTE FUNCTION {MESSAGE_FUNCTION}()""",
+        f"""CREATE TRIGGER {MESSAGE_TRIGGERS[2]} AFTER DELETE ON {outbox} FOR EACH ROW
+            WHEN ({arm_sql("OLD")} IS NOT NULL) EXECUTE FUNCTION {MESSAGE_FUNCTION}()""",
+        # The orders: only those that count, or whose counting, customer, date or price changes.
+        f"""CREATE TRIGGER {ORDER_TRIGGERS[0]} AFTER INSERT ON {orders} FOR EACH ROW
+            WHEN (NEW.state NOT IN ({not_counted})) EXECUTE FUNCTION {ORDER_FUNCTION}()""",
+        f"""CREATE TRIGGER {ORDER_TRIGGERS[1]} AFTER UPDATE ON {orders} FOR EACH ROW
+            WHEN ((OLD.shop_id, OLD.customer_phone, OLD.created_at_kaspi, OLD.total_price, OLD.state IN ({not_counted}))
+                  IS DISTINCT FROM (NEW.shop_id, NEW.customer_phone, NEW.created_at_kaspi, NEW.total_price,
+                                    NEW.state IN ({not_counted})))
+            EXECUTE FUNCTION {ORDER_FUNCTION}()""",
+        f"""CREATE TRIGGER {ORDER_TRIGGERS[2]} AFTER DELETE ON {orders} FOR EACH ROW
+            WHEN (OLD.state NOT IN ({not_counted})) EXECUTE FUNCTION {ORDER_FUNCTION}()""",
+    ]
+
+
+def fill_sql() -> str:
+    """Every row in an arm, counted: what the triggers keep."""
+    outbox, table = OutboundMessage._meta.db_table, ReachedMessage._meta.db_table
+    return f"""
+        INSERT INTO {table} (message_id, arm, shop_id, phone, "trigger", variant, moment, orders, revenue)
+        SELECT m.id, m.arm, m.shop_id, m.phone, m."trigger", m.variant, m.moment, bought.*
+        FROM (SELECT m.*, {arm_sql("m")} AS arm, {moment_sql("m")} AS moment FROM {outbox} m) m,
+             LATERAL {BOUGHT_FUNCTION}(m.shop_id, m.phone, m.moment) bought
+        WHERE m.arm IS NOT NULL"""
+
+
+def rebuild() -> int:
+    """Install the triggers with today's window and count every row anew; returns the rows. The
+    outbox and the orders are locked against writers meanwhile (they wait; readers do not)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {OutboundMessage._meta.db_table}, {Order._meta.db_table} IN SHARE MODE")
+        for sql in install_sql(attribution.window().total_seconds()):
+            cursor.execute(sql)
+        cursor.execute(f"DELETE FROM {ReachedMessage._meta.db_table}")
+        cursor.execute(fill_sql())
+        rows = cursor.rowcount
+        cursor.execute(f"ANALYZE {ReachedMessage._meta.db_table}")  # plans fit for the new rows at once
+        return rows
+
+
+def ready() -> tuple[bool, str]:
+    """Whether the stored figures can be read: the triggers are there and enabled, and count the
+    window the settings ask for; if not, why (for the logs and the status page)."""
+    if connection.vendor != "postgresql":
+        return False, "the stored lift figures are kept on PostgreSQL only"
+    names = [*MESSAGE_TRIGGERS, *ORDER_TRIGGERS]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT (SELECT prosrc FROM pg_proc WHERE proname = %s LIMIT 1),
+                       (SELECT COUNT(*) FROM pg_trigger WHERE tgname = ANY(%s) AND tgenabled <> 'D')""",
+            [WINDOW_FUNCTION, names])
+        body, enabled = cursor.fetchone()
+    if enabled != len(names):
+        return False, "the stored lift figures' triggers are missing or disabled: run `manage.py rebuild_metrics`"
+    seconds = attribution.window().total_seconds()
+    if (body or "").strip() != window_body(seconds):
+        return False, (f"the stored lift figures count another attribution window than SELLER_ATTRIBUTION_DAYS="
+                       f"{seconds / 86400:g}: run `manage.py rebuild_metrics` (until then the lift is counted "
+                       f"from the orders, slower)")
+    return True, ""
