@@ -74,11 +74,14 @@ def install_sql(seconds: float) -> list[str]:
         # IMMUTABLE: inlined as a constant where it is used.
         f"""CREATE OR REPLACE FUNCTION {WINDOW_FUNCTION}() RETURNS interval LANGUAGE sql IMMUTABLE
             AS $$ {window_body(seconds)} $$""",
+        # PL/pgSQL, not SQL: its plan is kept for the session (a SQL function is planned at each call).
         f"""CREATE OR REPLACE FUNCTION {BOUGHT_FUNCTION}(shop bigint, customer text, moment timestamptz,
-                OUT orders integer, OUT revenue numeric) LANGUAGE sql STABLE AS $$
-            SELECT COUNT(*)::integer, COALESCE(SUM(o.total_price), 0) FROM {orders} o
-            WHERE o.shop_id = shop AND o.customer_phone = customer AND o.created_at_kaspi > moment
-              AND o.created_at_kaspi <= moment + {WINDOW_FUNCTION}() AND o.state NOT IN ({not_counted}) $$""",
+                OUT orders integer, OUT revenue numeric) LANGUAGE plpgsql STABLE AS $$
+            BEGIN
+                SELECT COUNT(*)::integer, COALESCE(SUM(o.total_price), 0) INTO orders, revenue FROM {orders} o
+                WHERE o.shop_id = shop AND o.customer_phone = customer AND o.created_at_kaspi > moment
+                  AND o.created_at_kaspi <= moment + {WINDOW_FUNCTION}() AND o.state NOT IN ({not_counted});
+            END $$""",
         f"""CREATE OR REPLACE FUNCTION {RECOUNT_FUNCTION}(shop bigint, customer text, placed timestamptz)
                 RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
@@ -88,7 +91,7 @@ def install_sql(seconds: float) -> list[str]:
                   AND r.moment >= placed - {WINDOW_FUNCTION}();
             END $$""",
         f"""CREATE OR REPLACE FUNCTION {MESSAGE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE arm text := NULL;
+            DECLARE arm text := NULL; moment timestamptz; bought record;
             BEGIN
                 IF TG_OP <> 'INSERT' THEN
                     DELETE FROM {table} WHERE message_id = OLD.id;
@@ -97,11 +100,12 @@ def install_sql(seconds: float) -> list[str]:
                     arm := {arm_sql("NEW")};
                 END IF;
                 IF arm IS NOT NULL THEN
+                    moment := {moment_sql("NEW")};
                     {lock % ("NEW.shop_id", "NEW.phone")}
+                    bought := {BOUGHT_FUNCTION}(NEW.shop_id, NEW.phone, moment);
                     INSERT INTO {table} (message_id, arm, shop_id, phone, "trigger", variant, moment, orders, revenue)
-                    SELECT NEW.id, arm, NEW.shop_id, NEW.phone, NEW."trigger", NEW.variant, b.moment, bought.*
-                    FROM (SELECT {moment_sql("NEW")} AS moment) b,
-                         LATERAL {BOUGHT_FUNCTION}(NEW.shop_id, NEW.phone, b.moment) bought;
+                    VALUES (NEW.id, arm, NEW.shop_id, NEW.phone, NEW."trigger", NEW.variant, moment, bought.orders,
+                            bought.revenue);
                 END IF;
                 RETURN NULL;
             END $$""",
