@@ -162,7 +162,7 @@ def test_a_changed_window_is_counted_from_the_orders_until_rebuilt(shop, custome
 
     call_command("rebuild_metrics")
     assert "Lift figures rebuilt from the outbox and the orders" in capsys.readouterr().out
-    assert reached.ready() == (True, "") and health.check(health.lift_figures) == {"ok": True}
+    assert reached.ready() == (True, "") and health.check(health.lift_figures) == {"ok": True, "stored": True}
     assert sales.groups_from_reached(win) == two_and_a_half
     order(shop, "+77017770001", now - timedelta(days=1))  # the triggers count the new window too
     assert_exact(now, shop)
