@@ -10,11 +10,14 @@ not cancelled or returned (`attribution.NOT_COUNTED`).
 Triggers keep it exact in the writing transaction:
 - on the outbox, when a row enters or leaves an arm, or its moment or customer changes (the
   pipeline's moves before sending call nothing: a WHEN clause on the status);
-- on the orders, when an order counted or not, its customer, date or price changes: the rows of
-  the old and the new customer whose window covers the order are counted again.
-Both take a transaction lock per customer before counting, so that two transactions writing the
-same customer's message and order one after the other see each other's rows (READ COMMITTED: each
-statement of the trigger sees what committed before it).
+- on the orders, when orders are inserted (once per statement: a sync batch's COPY is one), and
+  when an order counted or not, its customer, date or price changes, or it is deleted: the rows
+  of the old and the new customer whose window covers the order are counted again.
+Both take a lock on the customer before counting (until commit): a message's exclusive, an
+order's shared. So a message and an order of one customer written at once by two transactions
+wait for each other and the second sees the first's rows (READ COMMITTED: each statement of the
+trigger sees what committed before it); two orders need not wait: their recounts of the same
+stored row are serialised by its row lock, and the second counts again once the first committed.
 
 The window (SELLER_ATTRIBUTION_DAYS) is stored in the database, in a function the triggers read.
 When the setting differs (changed since the last rebuild), `ready()` is false and the lift is
@@ -35,6 +38,7 @@ BOUGHT_FUNCTION = "seller_reached_bought"  # (orders, revenue) of a customer aft
 RECOUNT_FUNCTION = "seller_reached_recount"  # count again the rows whose window covers an order
 MESSAGE_FUNCTION = "seller_reached_message"
 ORDER_FUNCTION = "seller_reached_order"
+ORDERS_ADDED_FUNCTION = "seller_reached_orders_added"
 MESSAGE_TRIGGERS = ("seller_reached_message_insert", "seller_reached_message_update", "seller_reached_message_delete")
 ORDER_TRIGGERS = ("seller_reached_order_insert", "seller_reached_order_update", "seller_reached_order_delete")
 
@@ -92,14 +96,18 @@ def window_body(seconds: float) -> str:
 def install_sql(seconds: float) -> list[str]:
     outbox, orders, table = OutboundMessage._meta.db_table, Order._meta.db_table, ReachedMessage._meta.db_table
     not_counted = not_counted_sql()
-    lock = f"PERFORM pg_advisory_xact_lock(hashtext('{table}'), hashtext(%s::text || ' ' || %s));"
+    # The customer's lock (see the module's doc): one of 1024 per kind, so that a transaction
+    # writing many orders (a sync batch, an import) holds a bounded number of PostgreSQL's locks.
+    lock = f"PERFORM pg_advisory_xact_lock%s(hashtext('{table}'), hashtext(%s::text || ' ' || %s) & 1023);"
     return [
         # IMMUTABLE: inlined as a constant where it is used.
         f"""CREATE OR REPLACE FUNCTION {WINDOW_FUNCTION}() RETURNS interval LANGUAGE sql IMMUTABLE
             AS $$ {window_body(seconds)} $$""",
         # PL/pgSQL, not SQL: its plan is kept for the session (a SQL function is planned at each call).
+        # Volatile: it reads with a snapshot of its own, so a recount that waited for another's row
+        # sees that transaction's orders once it committed.
         f"""CREATE OR REPLACE FUNCTION {BOUGHT_FUNCTION}(shop bigint, customer text, moment timestamptz,
-                OUT orders integer, OUT revenue numeric) LANGUAGE plpgsql STABLE AS $$
+                OUT orders integer, OUT revenue numeric) LANGUAGE plpgsql VOLATILE AS $$
             BEGIN
                 SELECT COUNT(*)::integer, COALESCE(SUM(o.total_price), 0) INTO orders, revenue FROM {orders} o
                 WHERE o.shop_id = shop AND o.customer_phone = customer AND o.created_at_kaspi > moment
@@ -108,10 +116,24 @@ def install_sql(seconds: float) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {RECOUNT_FUNCTION}(shop bigint, customer text, placed timestamptz)
                 RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
-                {lock % ("shop", "customer")}
+                {lock % ("_shared", "shop", "customer")}
                 UPDATE {table} r SET (orders, revenue) = (SELECT * FROM {BOUGHT_FUNCTION}(r.shop_id, r.phone, r.moment))
                 WHERE r.shop_id = shop AND r.phone = customer AND r.moment < placed
                   AND r.moment >= placed - {WINDOW_FUNCTION}();
+            END $$""",
+        # Orders inserted (a sync batch's COPY): once per statement, the customers' locks in one
+        # order, then one UPDATE joining the inserted orders to the stored rows whose window covers them.
+        f"""CREATE OR REPLACE FUNCTION {ORDERS_ADDED_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock_shared(hashtext('{table}'), slot)
+                FROM (SELECT DISTINCT hashtext(shop_id::text || ' ' || customer_phone) & 1023 AS slot
+                      FROM added WHERE {counted_sql("added")} ORDER BY 1) slots;
+                UPDATE {table} r SET (orders, revenue) = (SELECT * FROM {BOUGHT_FUNCTION}(r.shop_id, r.phone, r.moment))
+                FROM (SELECT DISTINCT shop_id, customer_phone, created_at_kaspi FROM added
+                      WHERE {counted_sql("added")}) a
+                WHERE r.shop_id = a.shop_id AND r.phone = a.customer_phone AND r.moment < a.created_at_kaspi
+                  AND r.moment >= a.created_at_kaspi - {WINDOW_FUNCTION}();
+                RETURN NULL;
             END $$""",
         f"""CREATE OR REPLACE FUNCTION {MESSAGE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE arm text := NULL; moment timestamptz; bought record;
@@ -127,7 +149,7 @@ def install_sql(seconds: float) -> list[str]:
                 END IF;
                 IF arm IS NOT NULL THEN
                     moment := {moment_sql("NEW")};
-                    {lock % ("NEW.shop_id", "NEW.phone")}
+                    {lock % ("", "NEW.shop_id", "NEW.phone")}
                     bought := {BOUGHT_FUNCTION}(NEW.shop_id, NEW.phone, moment);
                     INSERT INTO {table} (message_id, arm, shop_id, phone, "trigger", variant, moment, orders, revenue)
                     VALUES (NEW.id, arm, NEW.shop_id, NEW.phone, NEW."trigger", NEW.variant, moment, bought.orders,
@@ -156,8 +178,8 @@ def install_sql(seconds: float) -> list[str]:
         f"""CREATE TRIGGER {MESSAGE_TRIGGERS[2]} AFTER DELETE ON {outbox} FOR EACH ROW
             WHEN (OLD.status::text = ANY ({ARM_STATUSES})) EXECUTE FUNCTION {MESSAGE_FUNCTION}()""",
         # The orders: only those that count, or whose counting, customer, date or price changes.
-        f"""CREATE TRIGGER {ORDER_TRIGGERS[0]} AFTER INSERT ON {orders} FOR EACH ROW
-            WHEN ({counted_sql("NEW")}) EXECUTE FUNCTION {ORDER_FUNCTION}()""",
+        f"""CREATE TRIGGER {ORDER_TRIGGERS[0]} AFTER INSERT ON {orders} REFERENCING NEW TABLE AS added
+            FOR EACH STATEMENT EXECUTE FUNCTION {ORDERS_ADDED_FUNCTION}()""",
         f"""CREATE TRIGGER {ORDER_TRIGGERS[1]} AFTER UPDATE ON {orders} FOR EACH ROW
             WHEN (({counted_sql("OLD")}) <> ({counted_sql("NEW")}) OR (({counted_sql("NEW")}) AND (
                   OLD.shop_id <> NEW.shop_id OR OLD.customer_phone <> NEW.customer_phone

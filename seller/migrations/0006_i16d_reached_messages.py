@@ -22,7 +22,8 @@ def uninstall(apps, schema_editor):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON messaging_outboundmessage")
         for name in reached.ORDER_TRIGGERS:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON kaspi_sync_order")
-        for function in (reached.MESSAGE_FUNCTION, reached.ORDER_FUNCTION, reached.RECOUNT_FUNCTION,
+        for function in (reached.MESSAGE_FUNCTION, reached.ORDER_FUNCTION, reached.ORDERS_ADDED_FUNCTION,
+                         reached.RECOUNT_FUNCTION,
                          reached.BOUGHT_FUNCTION, reached.WINDOW_FUNCTION):
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
 
