@@ -291,12 +291,11 @@ def all_groups(win) -> tuple[dict, dict, dict]:
     return groups_in_one_pass(win)
 
 
-def report(win, groups=None) -> dict:
-    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day.
-    `groups`: a function giving `all_groups(win)` (e.g. counted meanwhile elsewhere), asked last."""
+def report(win) -> dict:
+    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day."""
     attributed_by = {by: attributed(win, by) for by in [(), ("shop",), ("trigger",), ("trigger", "variant"), ("day",)]}
     variant_sends = sends_by_variant(win)
-    per_shop, per_trigger, per_variant = (groups or all_groups)(win)
+    per_shop, per_trigger, per_variant = all_groups(win)
 
     shops = set(per_shop["messaged"]) | set(per_shop["holdout"]) | set(attributed_by[("shop",)])
     triggers = set(per_trigger["messaged"]) | set(per_trigger["holdout"]) | set(attributed_by[("trigger",)])
