@@ -123,14 +123,14 @@ def the_plain_path():
     sales grouping a query of its own."""
     from seller.ops import metrics, sales
 
-    saved = metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside
+    saved = metrics.collect_all, sales.all_groups, metrics.can_count_beside
     metrics.collect_all = lambda win: {by: metrics.collect(win, by) for by in metrics.GROUPINGS}
-    sales.groups_in_one_pass = sales.groups_each_on_its_own
+    sales.all_groups = sales.groups_each_on_its_own
     metrics.can_count_beside = lambda: False  # one connection, one query after the other
     try:
         yield
     finally:
-        metrics.collect_all, sales.groups_in_one_pass, metrics.can_count_beside = saved
+        metrics.collect_all, sales.all_groups, metrics.can_count_beside = saved
 
 
 def timed(client, url):
@@ -162,10 +162,15 @@ def plans(now, shop_id):
         found = {
             "after: outbox outcomes from the summary, all history": explained(*metrics.outcomes_query(everything)),
             "after: outbox outcomes from the summary, one shop, 365 days": explained(*metrics.outcomes_query(one_shop)),
-            "after: sales groups in one query, all history": explained(*sales.one_pass_query(everything)),
+            "sales groups in one query from the orders (main's; now the fallback), all history": explained(
+                *sales.one_pass_query(everything)),
             "before: lift per variant (one of the five sales queries), all history": explained(
                 *sales.groups_query("messaged", everything, ("trigger", "variant"), ("trigger", "variant"))),
         }
+        if hasattr(sales, "reached_query"):  # this change: the lift from the figures kept per reached message
+            found["after: sales groups from the stored figures, all history"] = explained(*sales.reached_query(everything))
+            found["after: sales groups from the stored figures, one shop, 365 days"] = explained(
+                *sales.reached_query(one_shop))
         attributed = (sales.attribution.counted_orders().filter(attributed_to__isnull=False, created_at_kaspi__lte=now)
                       .order_by().values("attributed_to__trigger").annotate(n=Count("pk")).explain(analyze=True))
     found["both: attribution per trigger"] = attributed.splitlines()
@@ -198,6 +203,70 @@ def event_insert_microseconds(with_summary: bool, inserts: int = 2000) -> float:
     except Undo:
         pass
     return round(took / len(ids) * 1e6, 1)
+
+
+def reached_triggers_exist() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE %s", ["seller_reached_%"])
+        return cursor.fetchone()[0] > 0
+
+
+def write_microseconds(case: str, with_triggers: bool, writes: int = 500) -> float:
+    """What one write of `case` costs with the lift figures' triggers (seller.reached) or without
+    them (disabled for the measurement); rolled back, so the data stays as it was.
+    - "move outside the arms": an outbox row moved as the pipeline moves it before sending (the
+      triggers' WHEN clause says no: nothing is called);
+    - "message sent": an outbox row that becomes sent (enters the messaged arm: its figures counted);
+    - "order of a reached customer" / "order of another customer": an order inserted (as the
+      sync does) for a customer with messages in the window before it, or for a random phone."""
+    from django.db import connection, transaction
+
+    class Undo(Exception):
+        pass
+
+    took = None
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if not with_triggers:
+                cursor.execute("SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname LIKE %s",
+                               ["seller_reached_%"])
+                for table, name in cursor.fetchall():
+                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+            if case in ("move outside the arms", "message sent"):
+                cursor.execute("SELECT id FROM messaging_outboundmessage WHERE status = 'failed' ORDER BY random() LIMIT %s",
+                               [writes])
+                ids = [pk for (pk,) in cursor.fetchall()]
+                sql = ("UPDATE messaging_outboundmessage SET status = 'pending', updated_at = now() WHERE id = %s"
+                       if case == "move outside the arms" else
+                       "UPDATE messaging_outboundmessage SET status = 'sent', sent_at = now() - interval '3 days', "
+                       "updated_at = now() WHERE id = %s")
+                params = [[pk] for pk in ids]
+            else:
+                cursor.execute("SELECT shop_id FROM kaspi_sync_order LIMIT 1")
+                (shop_id,) = cursor.fetchone()
+                if case == "order of a reached customer":
+                    cursor.execute("SELECT phone, moment FROM seller_reachedmessage ORDER BY random() LIMIT %s", [writes])
+                    customers = [(phone, moment + timedelta(days=1)) for phone, moment in cursor.fetchall()]
+                else:
+                    cursor.execute("SELECT now() - interval '10 days'")
+                    (moment,) = cursor.fetchone()
+                    customers = [(f"+7702{n:07d}", moment) for n in range(writes)]
+                sql = """INSERT INTO kaspi_sync_order (shop_id, kaspi_id, code, state, total_price, created_at_kaspi,
+                             customer_phone, customer_first_name, customer_last_name, kaspi_state, kaspi_status,
+                             cancellation_reason, delivery_mode, pickup_point_id, first_seen_at, updated_at)
+                         VALUES (%s, %s, %s, 'accepted', 10000, %s, %s, '', '', '', '', '', '', '', now(), now())"""
+                params = [[shop_id, f"W{n}", str(900_000_000 + n), moment, phone]
+                          for n, (phone, moment) in enumerate(customers)]
+            started = time.perf_counter()
+            for row in params:
+                cursor.execute(sql, row)
+            took = (time.perf_counter() - started) / len(params)
+            raise Undo
+    except Undo:
+        pass
+    return round(took * 1e6, 1)
 
 
 def load_average() -> list[float]:
@@ -265,7 +334,10 @@ def main():
     for name, part in (("outbox figures, each grouping from the events on its own (before)", plain_collect),
                        ("outbox figures from the summary (after)", metrics.collect_all),
                        ("sales groups, a query each (before)", sales.groups_each_on_its_own),
-                       ("sales groups in one query (after)", sales.groups_in_one_pass),
+                       ("sales groups in one query from the orders (main's, now the fallback)",
+                        sales.groups_in_one_pass),
+                       *([("sales groups from the stored figures (after)", sales.groups_from_reached)]
+                         if hasattr(sales, "groups_from_reached") else []),
                        ("does it sell, all of it (sales.report, after)", sales.report)):
         took = []
         for _ in range(ROUNDS):
@@ -278,6 +350,14 @@ def main():
     for _ in range(3):
         inserts["without it"].append(event_insert_microseconds(False))
         inserts["with the summary's trigger"].append(event_insert_microseconds(True))
+    writes = {}
+    if reached_triggers_exist():
+        for case in ("move outside the arms", "message sent", "order of a reached customer", "order of another customer"):
+            found = {"without the lift triggers": [], "with them": []}
+            for _ in range(5):  # taking turns, as the load on this machine moves
+                found["without the lift triggers"].append(write_microseconds(case, False))
+                found["with them"].append(write_microseconds(case, True))
+            writes[case] = {name: median(values) for name, values in found.items()}
     medians = {path: {name: round(median(values), 3) for name, values in by_case.items()}
                for path, by_case in seconds.items()}
     result = {
@@ -289,6 +369,7 @@ def main():
         "load_average_1_5_15_min": {"before the requests": load_before, "after them": load_after},
         "parts_all_history_seconds_median": parts,
         "event_insert_microseconds_median": {name: median(values) for name, values in inserts.items()},
+        "write_microseconds_median": writes,
         "figures_all_history": {key: answers["all history"][key]
                                 for key in ("sent", "attribution", "messaged", "holdout", "lift")},
         "plans": plans(now, shop.pk),
@@ -304,6 +385,8 @@ def main():
         print(f"GET /ai-seller/metrics, {name}: {after} s, before {medians['before'][name]} s "
               f"(median of {ROUNDS}; target < {TARGET_SECONDS} s)")
     print(f"writing a status event: {result['event_insert_microseconds_median']} µs")
+    for case, found in writes.items():
+        print(f"write, {case}: {found} µs")
     print(f"load average (1, 5, 15 min): {load_before} before the requests, {load_after} after")
     print(f"-> {RESULTS}")
 

@@ -196,3 +196,34 @@ class Variant(models.Model):
 
     def __str__(self):
         return f"{self.trigger} / {self.name}"
+
+
+class ReachedMessage(models.Model):
+    """An outbox row that reached its customer (messaged) or would have (held out), with what the
+    customer bought at the shop within the attribution window after that moment: the lift's
+    figures, one row per message. Kept by PostgreSQL's triggers (`seller.reached`); a sales
+    concept, so it lives here and not on the outbox row."""
+
+    class Arm(models.TextChoices):
+        MESSAGED = "messaged"
+        HOLDOUT = "holdout"
+
+    message = models.OneToOneField("messaging.OutboundMessage", on_delete=models.CASCADE, primary_key=True,
+                                   related_name="+")
+    arm = models.CharField(max_length=10, choices=Arm.choices)
+    shop = models.ForeignKey("kaspi_sync.Shop", on_delete=models.CASCADE, related_name="+", db_index=False)
+    phone = models.CharField(max_length=20)
+    trigger = models.CharField(max_length=20)
+    variant = models.CharField(max_length=50, blank=True)
+    moment = models.DateTimeField(help_text="Delivered (sent, when no ack came); held out: when it was blocked")
+    orders = models.IntegerField(help_text="The customer's orders at the shop within the window after the moment")
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "phone", "moment"], name="reached_customer_moment"),  # an order's recount
+            models.Index(fields=["moment"], name="reached_moment"),  # a period's rows
+        ]
+
+    def __str__(self):
+        return f"{self.arm} message {self.message_id}: {self.orders} orders"

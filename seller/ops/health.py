@@ -12,6 +12,7 @@ from kaspi_sync.models import Shop
 from messaging import webhook
 from messaging.models import OutboundMessage
 from messaging.waha import WahaClient, WahaError
+from seller import reached
 
 Status = OutboundMessage.Status
 # Statuses a row waits in until the pipeline (or, for `unknown`, the reconciler) moves it on.
@@ -100,6 +101,16 @@ def backlog(now=None, shop_ids: list[int] | None = None) -> list[dict]:
     return result
 
 
+def lift_figures():
+    """Whether the lift reads the figures PostgreSQL keeps (else it counts from the orders, slower)."""
+    if connection.vendor != "postgresql":
+        return {"stored": False}  # SQLite (a local try): always counted from the orders
+    ok, why = reached.ready()
+    if not ok:
+        raise RuntimeError(why)
+    return {"stored": True}
+
+
 def status(shop_ids: list[int] | None = None) -> dict:
     """`shop_ids`: a merchant's shops (None: every shop)."""
     report = {"database": check(database), "redis": check(redis_ping), "broker": check(broker), "workers": check(workers)}
@@ -110,5 +121,6 @@ def status(shop_ids: list[int] | None = None) -> dict:
     report["shops"] = shops(shop_ids) if database_ok else []
     report["webhooks"] = check(webhook.stats) if database_ok else {"ok": False}
     report["outbox"] = backlog(shop_ids=shop_ids) if database_ok else []
+    report["lift_figures"] = check(lift_figures) if database_ok else {"ok": False}
     report["ok"] = all(report[part]["ok"] for part in CRITICAL)
     return report

@@ -414,15 +414,15 @@ def counted_beside(function, *args):
 
 
 def count_all(win: Window, beside: bool = False) -> dict:
-    """The figures; with `beside`, the lift's groups (the costly part of the sales figures) on a
-    second connection meanwhile (two CPUs, two PostgreSQL backends: the answer takes the longer of
-    the two halves, not their sum; the halves cost about the same: bench/metrics.py)."""
+    """The figures; with `beside`, the sales figures (the lift's groups, attribution, variant
+    sends) on a second connection meanwhile (two CPUs, two PostgreSQL backends: the answer takes
+    the longer of the two halves, not their sum; the halves cost about the same: bench/metrics.py)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        groups = pool.submit(counted_beside(sales.all_groups, win)) if beside else None
+        sold = pool.submit(counted_beside(sales.report, win)) if beside else None
         collected = collect_all(win)
         total = collected[None][None]
         total["generation_latency_ms"]["p95"] = p95_latency(win)
-        sold = sales.report(win, groups=lambda win: groups.result()) if groups else sales.report(win)
+        sold = sold.result() if sold else sales.report(win)
 
     by_shop = collected["shop"]
     names = dict(Shop.objects.filter(pk__in=[pk for pk in set(by_shop) | set(sold["by_shop"]) if pk])

@@ -9,6 +9,7 @@
   less time to buy; that is the same for both groups, so it lowers both rates alike.
 """
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,10 @@ from kaspi_sync.models import Order
 
 from messaging.models import OutboundMessage
 
-from seller import attribution
+from seller import attribution, reached
 from seller.lift import Group, lift, wilson
+
+logger = logging.getLogger(__name__)
 
 Status = OutboundMessage.Status
 ARMS = ("messaged", "holdout")
@@ -234,18 +237,65 @@ def replies_figures(sent: int, replied: int) -> dict:
             "reply_rate_ci95": [round(low, 4), round(high, 4)] if sent else None}
 
 
+def groups_from_reached(win) -> tuple[dict, dict, dict]:
+    """What `groups_in_one_pass` gives, read from the figures PostgreSQL keeps per reached message
+    (`seller.reached`): no order is read."""
+    with connection.cursor() as cursor:
+        cursor.execute(*reached_query(win))
+        rows = cursor.fetchall()
+    found = {by: {arm: {} for arm in ARMS} for by in GROUPED_BY.values()}
+    for arm, bits, shop_id, trigger, variant, customers, buyers, revenue, squares in rows:
+        by = GROUPED_BY[bits]
+        key = {"shop": (shop_id,), "trigger": (trigger,), "variant": (trigger, variant)}[by]
+        found[by][arm][key] = Group(customers, int(buyers or 0), float(revenue or 0), float(squares or 0))
+    return found["shop"], found["trigger"], found["variant"]["messaged"]
+
+
+def reached_query(win) -> tuple[str, dict]:
+    """Per grouping (shop; trigger; trigger and variant) and customer, the figures of their
+    earliest message in the period: hash aggregates, no sort. A customer's rows at one moment
+    have the same figures (same shop, customer and window), so the least [moment, orders,
+    revenue] is the earliest message's, whichever of them it is."""
+    where = ["moment <= %(end)s"]
+    if win.start:
+        where.append("moment >= %(start)s")
+    if win.shop_id:
+        where.append("shop_id = %(shop_id)s")
+    if win.shop_ids is not None:  # a merchant's shops only
+        where.append("shop_id = ANY(%(shop_ids)s)")
+    sql = f"""
+        WITH first AS (
+            SELECT arm, shop_id, "trigger", variant, GROUPING("trigger", variant) AS bits,
+                   MIN(ARRAY[EXTRACT(EPOCH FROM moment), orders, revenue]) AS bought
+            FROM {reached.ReachedMessage._meta.db_table} WHERE {" AND ".join(where)}
+            GROUP BY GROUPING SETS ((arm, shop_id, phone), (arm, shop_id, "trigger", phone),
+                                    (arm, shop_id, "trigger", variant, phone))
+        )
+        SELECT arm, bits, CASE WHEN bits = 3 THEN shop_id END, "trigger", variant, COUNT(*),
+               COUNT(*) FILTER (WHERE bought[2] > 0), SUM(bought[3]), SUM(bought[3] * bought[3])
+        FROM first WHERE bits <> 0 OR arm = 'messaged'
+        GROUP BY arm, bits, 3, "trigger", variant"""
+    return sql, {"start": win.start, "end": win.end, "shop_id": win.shop_id,
+                 "shop_ids": list(win.shop_ids) if win.shop_ids is not None else None}
+
+
 def all_groups(win) -> tuple[dict, dict, dict]:
-    """The lift's groups per shop, per trigger and per variant (the costly part of `report`)."""
-    one_pass = groups_in_one_pass if connection.vendor == "postgresql" else groups_each_on_its_own
-    return one_pass(win)
+    """The lift's groups per shop, per trigger and per variant (the costly part of `report`): from
+    the stored figures when they count today's window, else from the orders (with a warning)."""
+    if connection.vendor != "postgresql":
+        return groups_each_on_its_own(win)
+    ok, why = reached.ready()
+    if ok:
+        return groups_from_reached(win)
+    logger.warning("lift counted from the orders: %s", why)
+    return groups_in_one_pass(win)
 
 
-def report(win, groups=None) -> dict:
-    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day.
-    `groups`: a function giving `all_groups(win)` (e.g. counted meanwhile elsewhere), asked last."""
+def report(win) -> dict:
+    """Everything on sales for `metrics.summary`: totals, and per shop, trigger, variant and day."""
     attributed_by = {by: attributed(win, by) for by in [(), ("shop",), ("trigger",), ("trigger", "variant"), ("day",)]}
     variant_sends = sends_by_variant(win)
-    per_shop, per_trigger, per_variant = (groups or all_groups)(win)
+    per_shop, per_trigger, per_variant = all_groups(win)
 
     shops = set(per_shop["messaged"]) | set(per_shop["holdout"]) | set(attributed_by[("shop",)])
     triggers = set(per_trigger["messaged"]) | set(per_trigger["holdout"]) | set(attributed_by[("trigger",)])

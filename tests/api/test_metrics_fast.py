@@ -107,7 +107,7 @@ def both_ways(win, monkeypatch):
         fast = metrics.count_all(win)
     with monkeypatch.context() as patched, metrics.for_aggregates():
         patched.setattr(metrics, "collect_all", plain)
-        patched.setattr(sales, "groups_in_one_pass", sales.groups_each_on_its_own)
+        patched.setattr(sales, "all_groups", sales.groups_each_on_its_own)
         slow = metrics.count_all(win)
     return fast, slow
 
