@@ -89,6 +89,12 @@ def not_counted_sql() -> str:
     return ", ".join(f"'{state}'" for state in attribution.NOT_COUNTED)
 
 
+def slot_sql(shop: str, phone: str) -> str:
+    """SQL: the customer's lock (see the module's doc), one of 1024, so that a transaction writing
+    many orders (a sync batch, an import) holds a bounded number of PostgreSQL's locks."""
+    return f"hashtext({shop}::text || ' ' || {phone}) & 1023"
+
+
 def window_body(seconds: float) -> str:
     return f"SELECT {float(seconds)!r} * INTERVAL '1 second'"
 
@@ -96,9 +102,6 @@ def window_body(seconds: float) -> str:
 def install_sql(seconds: float) -> list[str]:
     outbox, orders, table = OutboundMessage._meta.db_table, Order._meta.db_table, ReachedMessage._meta.db_table
     not_counted = not_counted_sql()
-    # The customer's lock (see the module's doc): one of 1024 per kind, so that a transaction
-    # writing many orders (a sync batch, an import) holds a bounded number of PostgreSQL's locks.
-    lock = f"PERFORM pg_advisory_xact_lock%s(hashtext('{table}'), hashtext(%s::text || ' ' || %s) & 1023);"
     return [
         # IMMUTABLE: inlined as a constant where it is used.
         f"""CREATE OR REPLACE FUNCTION {WINDOW_FUNCTION}() RETURNS interval LANGUAGE sql IMMUTABLE
@@ -116,7 +119,7 @@ def install_sql(seconds: float) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {RECOUNT_FUNCTION}(shop bigint, customer text, placed timestamptz)
                 RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
-                {lock % ("_shared", "shop", "customer")}
+                PERFORM pg_advisory_xact_lock_shared(hashtext('{table}'), {slot_sql("shop", "customer")});
                 UPDATE {table} r SET (orders, revenue) = (SELECT * FROM {BOUGHT_FUNCTION}(r.shop_id, r.phone, r.moment))
                 WHERE r.shop_id = shop AND r.phone = customer AND r.moment < placed
                   AND r.moment >= placed - {WINDOW_FUNCTION}();
@@ -126,7 +129,7 @@ def install_sql(seconds: float) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {ORDERS_ADDED_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 PERFORM pg_advisory_xact_lock_shared(hashtext('{table}'), slot)
-                FROM (SELECT DISTINCT hashtext(shop_id::text || ' ' || customer_phone) & 1023 AS slot
+                FROM (SELECT DISTINCT {slot_sql("shop_id", "customer_phone")} AS slot
                       FROM added WHERE {counted_sql("added")} ORDER BY 1) slots;
                 UPDATE {table} r SET (orders, revenue) = (SELECT * FROM {BOUGHT_FUNCTION}(r.shop_id, r.phone, r.moment))
                 FROM (SELECT DISTINCT shop_id, customer_phone, created_at_kaspi FROM added
@@ -136,20 +139,31 @@ def install_sql(seconds: float) -> list[str]:
                 RETURN NULL;
             END $$""",
         f"""CREATE OR REPLACE FUNCTION {MESSAGE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE arm text := NULL; moment timestamptz; bought record;
+            DECLARE arm text := NULL; moment timestamptz; bought record; old_slot integer; new_slot integer;
             BEGIN
                 IF TG_OP = 'UPDATE' AND NOT ({changed_sql()}) THEN
                     RETURN NULL;  -- e.g. delivered, then read: nothing stored changes
                 END IF;
-                IF TG_OP <> 'INSERT' THEN
-                    DELETE FROM {table} WHERE message_id = OLD.id;
-                END IF;
                 IF TG_OP <> 'DELETE' THEN
                     arm := {arm_sql("NEW")};
                 END IF;
+                -- The customers' locks (old and new, in one order) before the stored row, as the
+                -- orders' triggers take theirs before the rows: taking the row first (the DELETE)
+                -- could wait in a circle with a sync batch holding the lock and wanting the row.
+                IF TG_OP <> 'INSERT' THEN
+                    old_slot := {slot_sql("OLD.shop_id", "OLD.phone")};
+                END IF;
+                IF arm IS NOT NULL THEN
+                    new_slot := {slot_sql("NEW.shop_id", "NEW.phone")};
+                END IF;
+                PERFORM pg_advisory_xact_lock(hashtext('{table}'), slot)
+                FROM (SELECT DISTINCT slot FROM unnest(ARRAY[old_slot, new_slot]) slot
+                      WHERE slot IS NOT NULL ORDER BY 1) slots;
+                IF TG_OP <> 'INSERT' THEN
+                    DELETE FROM {table} WHERE message_id = OLD.id;
+                END IF;
                 IF arm IS NOT NULL THEN
                     moment := {moment_sql("NEW")};
-                    {lock % ("", "NEW.shop_id", "NEW.phone")}
                     bought := {BOUGHT_FUNCTION}(NEW.shop_id, NEW.phone, moment);
                     INSERT INTO {table} (message_id, arm, shop_id, phone, "trigger", variant, moment, orders, revenue)
                     VALUES (NEW.id, arm, NEW.shop_id, NEW.phone, NEW."trigger", NEW.variant, moment, bought.orders,

@@ -6,12 +6,13 @@ count from the orders again (never silently wrong) until `rebuild_metrics`."""
 import logging
 import random
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kaspi_sync.models import Order, Shop
@@ -234,3 +235,50 @@ def test_the_figures_stay_exact_while_messages_and_orders_of_the_same_customers_
     assert len(kept) > 30 and any(row[7] for row in kept)
     reached.rebuild()
     assert stored() == kept
+
+
+def test_a_message_reached_while_a_sync_batch_holds_its_customer_waits_and_never_deadlocks(transactional_db, shop):
+    """A sync batch (one transaction) writes an order of a customer, then another within the
+    window of a message of theirs; meanwhile a worker marks that message delivered (its moment
+    moves). The worker waits for the batch, then counts what it committed: before, the worker
+    took the stored row first and waited for the customer's lock while the batch, holding that
+    lock, waited for the row (PostgreSQL aborted one of them: "deadlock detected")."""
+    now, phone = timezone.now(), "+77017990001"
+    message = sent(shop, phone, now - timedelta(days=3), delivered_after=None)
+    batch_holds_the_customer, errors = threading.Event(), []
+
+    def sync_batch():
+        try:
+            with transaction.atomic():
+                order(shop, phone, now - timedelta(days=5))  # before the message: the customer's lock only
+                batch_holds_the_customer.set()
+                with connection.cursor() as cursor:  # until the worker waits for it
+                    for _ in range(200):
+                        cursor.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.02)
+                order(shop, phone, now - timedelta(days=1))  # within the message's window
+        except Exception as exc:  # surfaced below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    def worker():
+        try:
+            batch_holds_the_customer.wait(10)
+            OutboundMessage.objects.filter(pk=message.pk).update(status="delivered", delivered_at=now - timedelta(days=2))
+        except Exception as exc:  # surfaced below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sync_batch), threading.Thread(target=worker)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    row = ReachedMessage.objects.get(message=message)
+    assert (row.moment, row.orders) == (now - timedelta(days=2), 1)
