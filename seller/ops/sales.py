@@ -105,8 +105,15 @@ def groups_in_one_pass(win) -> tuple[dict, dict, dict]:
     """What `groups` gives per shop, per trigger (both arms) and per variant (messaged), from one
     query (PostgreSQL): each grouping's first moments per customer, then the customer's orders
     after each distinct moment, read once for all five (a customer reached once has one moment)."""
+    return read_groups(*one_pass_query(win))
+
+
+def read_groups(sql: str, params: dict) -> tuple[dict, dict, dict]:
+    """Runs a query whose rows are (arm, GROUPED_BY bits, shop, trigger, variant, customers,
+    buyers, revenue, revenue squared): per shop and per trigger {arm: groups}, and per variant the
+    messaged groups."""
     with connection.cursor() as cursor:
-        cursor.execute(*one_pass_query(win))
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     found = {by: {arm: {} for arm in ARMS} for by in GROUPED_BY.values()}
     for arm, bits, shop_id, trigger, variant, customers, buyers, revenue, squares in rows:
@@ -240,15 +247,7 @@ def replies_figures(sent: int, replied: int) -> dict:
 def groups_from_reached(win) -> tuple[dict, dict, dict]:
     """What `groups_in_one_pass` gives, read from the figures PostgreSQL keeps per reached message
     (`seller.reached`): no order is read."""
-    with connection.cursor() as cursor:
-        cursor.execute(*reached_query(win))
-        rows = cursor.fetchall()
-    found = {by: {arm: {} for arm in ARMS} for by in GROUPED_BY.values()}
-    for arm, bits, shop_id, trigger, variant, customers, buyers, revenue, squares in rows:
-        by = GROUPED_BY[bits]
-        key = {"shop": (shop_id,), "trigger": (trigger,), "variant": (trigger, variant)}[by]
-        found[by][arm][key] = Group(customers, int(buyers or 0), float(revenue or 0), float(squares or 0))
-    return found["shop"], found["trigger"], found["variant"]["messaged"]
+    return read_groups(*reached_query(win))
 
 
 def reached_query(win) -> tuple[str, dict]:
