@@ -10,9 +10,19 @@ def to_db(field, value):
     return field.get_db_prep_value(value, connection)
 
 
-def from_db(field, value):
-    """A column's value as the ORM would give it for this field (a datetime, not SQLite's text)."""
-    column = field.get_col(field.model._meta.db_table)
-    for convert in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+def converters(field, alias: str | None = None) -> tuple:
+    """What turns the field's column (of table `alias`) into the field's value, as the ORM does:
+    (column, converters); no converters for most fields."""
+    column = field.get_col(alias or field.model._meta.db_table)
+    return column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+
+
+def converted(value, column, found: list):
+    for convert in found:
         value = convert(value, column, connection)
     return value
+
+
+def from_db(field, value):
+    """A column's value as the ORM would give it for this field (a datetime, not SQLite's text)."""
+    return converted(value, *converters(field))

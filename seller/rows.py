@@ -10,6 +10,7 @@ import functools
 
 from django.db import connection
 
+from config import sql
 from kaspi_sync.models import Order, Shop
 from messaging.models import OutboundMessage
 
@@ -25,25 +26,21 @@ def statement(vendor: str) -> tuple[str, tuple]:
     for alias, model in TABLES:
         fields = [f for f in model._meta.concrete_fields if f.name not in LEFT_OUT.get(model, ())]
         columns += [f"{alias}.{quote(f.column)}" for f in fields]
-        converters = []
-        for f in fields:
-            column = f.get_col(alias)
-            found = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
-            converters.append((column, found) if found else None)
-        layout.append((model, [f.attname for f in fields], converters))
+        converting = [sql.converters(f, alias) for f in fields]
+        layout.append((model, [f.attname for f in fields], [found if found[1] else None for found in converting]))
     message, order, shop = (model._meta for _, model in TABLES)
-    sql = (f"SELECT {', '.join(columns)} FROM {quote(message.db_table)} m "
+    select = (f"SELECT {', '.join(columns)} FROM {quote(message.db_table)} m "
            f"JOIN {quote(order.db_table)} o ON o.{quote(order.pk.column)} = m.{quote(message.get_field('order').column)} "
            f"JOIN {quote(shop.db_table)} s ON s.{quote(shop.pk.column)} = m.{quote(message.get_field('shop').column)} "
            f"WHERE m.{quote(message.pk.column)} = %s")
-    return sql, tuple(layout)
+    return select, tuple(layout)
 
 
 def read(message_id: int) -> OutboundMessage | None:
     """The row with `order` and `shop` loaded (and the order's shop, the same one), or None."""
-    sql, layout = statement(connection.vendor)
+    select, layout = statement(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [message_id])
+        cursor.execute(select, [message_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -53,9 +50,7 @@ def read(message_id: int) -> OutboundMessage | None:
         start += len(names)
         for i, converting in enumerate(converters):
             if converting:
-                column, found = converting
-                for convert in found:
-                    values[i] = convert(values[i], column, connection)
+                values[i] = sql.converted(values[i], *converting)
         instances.append(model.from_db(connection.alias, names, values))
     message, order, shop = instances
     message.order, message.shop = order, shop
