@@ -163,6 +163,31 @@ def context_switches(processes) -> dict[str, int]:
     return total
 
 
+def services() -> dict[str, list]:
+    """PostgreSQL's and Redis's server processes on this machine (the whole cluster: the machine
+    is quiet while the benchmark runs, and its PostgreSQL backends come and go)."""
+    import psutil
+
+    found = {"postgresql": [], "redis": []}
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if name.startswith("postgres"):
+            found["postgresql"].append(proc)
+        elif name.startswith("redis-server"):
+            found["redis"].append(proc)
+    return found
+
+
+def machine_seconds() -> dict[str, float]:
+    """CPU seconds the machine's CPUs spent busy (all processes and the kernel), and stolen: on a
+    virtual machine, time the host gave to others (machines of one kind differ most by it)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    steal = getattr(times, "steal", 0.0)
+    return {"busy": sum(times) - times.idle - getattr(times, "iowait", 0.0) - steal, "steal": steal}
+
+
 def peak_rss_mib(proc) -> float:
     """VmHWM: the process's peak resident set, as the kernel kept it."""
     for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
@@ -266,8 +291,10 @@ class Bench:
 
         self.control("kaspi/shops", token=TOKEN, orders=0)
         # No holdout: every order's message is sent, and the run ends when all have left.
-        shop = Shop.objects.create(name=SHOP_NAME, kaspi_token=TOKEN, quiet_hours="off",
-                                   max_daily_messages=10**6, cooldown_hours=0, holdout_percent=0)
+        fields = {"name": SHOP_NAME, "kaspi_token": TOKEN, "quiet_hours": "off", "max_daily_messages": 10**6,
+                  "cooldown_hours": 0, "holdout_percent": 0}
+        known = {field.name for field in Shop._meta.get_fields()}  # BENCH_APP_DIR's code may predate some
+        shop = Shop.objects.create(**{name: value for name, value in fields.items() if name in known})
         sync_shop(shop)  # its first sync: from now on new orders are news
         return shop
 
@@ -299,6 +326,8 @@ class Bench:
         cpu_before = {name: cpu_split(tree) for name, tree in trees.items()}
         switches_before = {name: context_switches(tree) for name, tree in trees.items()}
         sandbox_before = cpu_seconds(sandbox_tree)
+        service_before = {name: {p.pid: cpu_seconds([p]) for p in procs} for name, procs in services().items()}
+        machine_before = machine_seconds()
 
         started = time.time()
         sync_all_shops.delay()
@@ -312,6 +341,10 @@ class Bench:
                     for name in trees}
         cpu = {name: sum(split[name].values()) for name in trees}
         sandbox_cpu = cpu_seconds(sandbox_tree) - sandbox_before
+        machine_cpu = {kind: seconds - machine_before[kind] for kind, seconds in machine_seconds().items()}
+        # A backend that ended meanwhile is not counted: PostgreSQL's figure is a floor.
+        service_cpu = {name: sum(cpu_seconds([p]) - service_before[name].get(p.pid, 0.0) for p in procs)
+                       for name, procs in services().items()}
         rss = {f"{name}{'' if i == 0 else f' child {i}'}": peak_rss_mib(proc)
                for name, tree in trees.items() for i, proc in enumerate(tree)}
         to_message = [m["timestamp"] - created[m["chatId"].split("@")[0][1:]] for m in sent
@@ -331,6 +364,11 @@ class Bench:
             "context_switches_per_message": {name: {kind: round(count / n, 1) for kind, count in counts.items()}
                                              for name, counts in switches.items()},
             "sandbox_cpu_ms_per_message": round(sandbox_cpu * 1000 / n, 1),
+            # Where the machine's CPUs went: the workers, the sandbox, the services, and the rest
+            # (the kernel's own work, this script's polling, everything else running).
+            "service_cpu_ms_per_message": {name: round(seconds * 1000 / n, 1) for name, seconds in service_cpu.items()},
+            "machine_cpu_ms_per_message": round(machine_cpu["busy"] * 1000 / n, 1),
+            "machine_steal_ms_per_message": round(machine_cpu["steal"] * 1000 / n, 1),
             "peak_rss_mib": rss,
             "backlog_order_to_message_p50_s": round(percentile(to_message, 0.5), 1),
             "backlog_order_to_message_p95_s": round(percentile(to_message, 0.95), 1),
@@ -453,7 +491,9 @@ def main():
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs = previous.get("runs", {})
     runs[args.label] = {**result, "app": str(APP)}
-    top = {**previous, "pace": result["pace"]} if args.pace_only else {**result, "label": args.label}
+    # A run that did not measure the pace keeps the last measured one at the top.
+    top = ({**previous, "pace": result["pace"]} if args.pace_only
+           else {"pace": previous.get("pace"), **result, "label": args.label})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**top, "runs": runs}, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -110,6 +110,7 @@ class Rig:
     def __init__(self, sandbox, tmp_path: Path, redis_url: str):
         self.sandbox, self.tmp_path, self.redis_url = sandbox, tmp_path, redis_url
         self.workers, self.beat, self.orders = [], None, ORDERS
+        self.worker_options, self.worker_restarts = [], 0
         self.token = "kaspi-faults-token-01"
         self.started = None
         self.cap = ORDERS - 10  # the shop's daily cap: the last ten wait for tomorrow (deferred)
@@ -124,7 +125,19 @@ class Rig:
         worker = WorkerProcess(self.tmp_path / f"worker-{len(self.workers)}.log", concurrency=concurrency,
                                env=self.env(**env))
         self.workers.append(worker)
+        self.worker_options.append((concurrency, env))
         return worker
+
+    def restart_exited_workers(self):
+        """What a supervisor does (docker-compose's `restart: unless-stopped`, a Kubernetes
+        Deployment): a worker process that exited on its own is started again."""
+        for index, worker in enumerate(self.workers):
+            if worker.process.poll() is None:
+                continue
+            self.worker_restarts += 1
+            concurrency, env = self.worker_options[index]
+            self.workers[index] = WorkerProcess(self.tmp_path / f"worker-{index}-restart-{self.worker_restarts}.log",
+                                                concurrency=concurrency, env=self.env(**env))
 
     def start_beat(self):
         self.beat = Beat(self.redis_url)
@@ -169,10 +182,13 @@ class Rig:
         statuses = self.statuses()
         return sum(statuses.values()) == self.orders and set(statuses) <= FINAL
 
-    def settle(self) -> float:
-        """Waits (bounded) until every row is final or deferred; returns the seconds since the sync."""
+    def settle(self, supervised: bool = False) -> float:
+        """Waits (bounded) until every row is final or deferred; returns the seconds since the sync.
+        `supervised`: meanwhile a worker that exited is started again, as in production."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while not self.settled() and time.monotonic() < deadline:
+            if supervised:
+                self.restart_exited_workers()
             time.sleep(0.25)
         return round(time.monotonic() - self.started, 1)
 
@@ -187,6 +203,7 @@ class Rig:
             "rows": sum(statuses.values()),
             "settle_seconds": settle_seconds, "statuses": dict(sorted(statuses.items())),
             "messages_received": sum(per_chat.values()), "daily_cap": self.cap,
+            "worker_restarts": self.worker_restarts,
             "sent_not_recorded": len(set(per_chat) - rows_sent), "recorded_not_sent": len(rows_sent - set(per_chat)),
             # How the outbox healed: rows that went unknown, were found in WAHA's history, were sent once more.
             "went_unknown": MessageEvent.objects.filter(status="unknown").count(),
