@@ -78,9 +78,9 @@ def send_message(message_id: int, now=None):
     attempts = message.attempts + 1
     if not outbox.move(message_id, Status.GENERATED, Status.SENDING, attempts=attempts, chat_id=chat):
         return
-    turn.go()  # at its turn, never before: the request leaves right after
     try:
-        sent = waha.send_text(chat, message.text)
+        with turn.request():  # at its turn, never before: the request leaves right after
+            sent = waha.send_text(chat, message.text)
     except WahaError as exc:
         give_up_or_retry(message_id, Status.SENDING, exc, attempts, session)
         return

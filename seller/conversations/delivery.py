@@ -55,9 +55,9 @@ def send_answer(answer_id: int):
     if not Answer.objects.filter(pk=answer_id, status=Status.READY).update(
             status=Status.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()):
         return
-    turn.go()  # at its turn, never before: the request leaves right after
     try:
-        sent = WahaClient(answer.session).send_text(chat_id(answer.phone), answer.text)
+        with turn.request():  # at its turn, never before: the request leaves right after
+            sent = WahaClient(answer.session).send_text(chat_id(answer.phone), answer.text)
     except WahaError as exc:
         failed(answer, exc)
         return
