@@ -8,10 +8,12 @@ import uuid
 
 import pytest
 
+from config import redis
 from messaging import pace
 from messaging.models import OutboundMessage
 from seller import sending
 from seller.tasks import send_whatsapp
+from tests.faults.conftest import RedisServer
 from tests.helpers import wait_until
 from tests.policy.conftest import forget_redis_keys
 
@@ -95,6 +97,24 @@ def test_a_request_never_answered_holds_the_next_one_back_for_the_waha_timeout_a
     with alive.request():
         waited = time.monotonic() - started
     assert 1.0 <= waited < 2.5, waited  # the lease: WAHA_TIMEOUT and a second
+
+
+def test_redis_gone_while_the_request_was_in_flight_does_not_fail_the_send(settings, tmp_path, caplog):
+    """Redis dies (kill -9) after the turn was taken: the request's outcome stands, the answer's
+    moment is only not recorded (a warning), and the gap recorded before the request still holds."""
+    server = RedisServer(tmp_path / "redis.log")
+    settings.REDIS_URL, settings.WAHA_SEND_INTERVAL_SECONDS = server.url, 0.1
+    redis.client.cache_clear()
+    try:
+        turn = pace.take_turn("default")
+        with turn.request():
+            server.kill()
+            answered = "sent"
+    finally:
+        server.kill()
+        redis.client.cache_clear()
+    assert answered == "sent"
+    assert "send pace: the answer's moment not recorded" in caplog.text
 
 
 def test_after_redis_forgot_the_session_the_next_send_still_waits_its_turn(sandbox, make_message, settings):
